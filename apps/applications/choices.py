@@ -1,0 +1,58 @@
+"""Application states, sizes and crash-recovery values, and which operation is allowed from which state."""
+
+from django.db import models
+
+
+class ApplicationState(models.TextChoices):
+    STARTING = "Starting"
+    RUNNING = "Running"
+    PARTLY_RUNNING = "Partly running"
+    SCALING = "Scaling"
+    REDEPLOYING = "Redeploying"
+    STOPPING = "Stopping"
+    STOPPED = "Stopped"
+    START_FAILED = "Start failed"
+    STOPPED_WITH_ERRORS = "Stopped with errors"
+    TERMINATING = "Terminating"
+    TERMINATED = "Terminated"
+
+
+S = ApplicationState
+TRANSITIONAL = frozenset({S.STARTING, S.SCALING, S.REDEPLOYING, S.STOPPING, S.TERMINATING})
+
+# Operation -> states it may start from.
+ALLOWED_FROM = {
+    "start": frozenset({S.STOPPED, S.STOPPED_WITH_ERRORS, S.START_FAILED, S.PARTLY_RUNNING}),
+    "stop": frozenset({S.RUNNING, S.PARTLY_RUNNING}),
+    "scale": frozenset({S.RUNNING, S.PARTLY_RUNNING, S.STOPPED, S.STOPPED_WITH_ERRORS}),
+    "redeploy": frozenset({S.RUNNING, S.PARTLY_RUNNING, S.STOPPED, S.STOPPED_WITH_ERRORS}),
+    "terminate": frozenset(set(S) - {S.TERMINATING, S.TERMINATED}),
+}
+# Operation -> states in which asking again is a no-op answered with 202 (already under way or true).
+ALREADY_DONE_IN = {
+    "start": frozenset({S.STARTING, S.RUNNING}),
+    "stop": frozenset({S.STOPPING, S.STOPPED}),
+}
+
+
+class ContainerSize(models.TextChoices):
+    XS = "XS"
+    S = "S"
+    M = "M"
+    L = "L"
+    XL = "XL"
+
+
+class RecoveryPolicy(models.TextChoices):
+    OFF = "OFF"
+    ON_FAILURE = "ON_FAILURE"
+    ALWAYS = "ALWAYS"
+
+
+class Role(models.TextChoices):
+    GLOBAL = "global"
+
+
+class Protocol(models.TextChoices):
+    TCP = "tcp"
+    UDP = "udp"

@@ -1,0 +1,18 @@
+import django_filters
+
+from apps.core.filters import UuidPrefixFilter
+
+from .choices import ApplicationState
+from .models import Application
+
+
+class ApplicationFilter(django_filters.FilterSet):
+    uuid = django_filters.UUIDFilter()
+    uuid__startswith = UuidPrefixFilter(field_name="uuid")
+    name = django_filters.CharFilter()
+    unique_name = django_filters.CharFilter()
+    state = django_filters.ChoiceFilter(choices=ApplicationState.choices)
+
+    class Meta:
+        model = Application
+        fields = ["uuid", "uuid__startswith", "name", "unique_name", "state"]

@@ -1,0 +1,82 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from apps.core.models import UuidModel
+
+from .choices import ContainerState
+
+
+class ContainerQuerySet(models.QuerySet):
+    def owned_by(self, user):
+        return self.filter(application__owner=user)
+
+    def live(self):
+        return self.exclude(state__in=[ContainerState.TERMINATING, ContainerState.TERMINATED])
+
+    def visible_in_lists(self):
+        from django.utils import timezone
+
+        cutoff = timezone.now() - timezone.timedelta(seconds=settings.TUTUM_TERMINATED_RETENTION_SECONDS)
+        return self.filter(Q(destroyed_datetime__isnull=True) | Q(destroyed_datetime__gte=cutoff))
+
+
+class Container(UuidModel):
+    """One container of an application, on one node.
+
+    Its state says what the controller is doing or has done: Starting/Stopping/Terminating mean the
+    controller still has work; Running/Stopped/Start failed/Terminated are settled.
+    """
+
+    application = models.ForeignKey("applications.Application", on_delete=models.CASCADE, related_name="containers")
+    node = models.ForeignKey("nodes.Node", on_delete=models.PROTECT, null=True, blank=True, related_name="containers")
+    number = models.PositiveIntegerField()
+    unique_name = models.CharField(max_length=96)
+    state = models.CharField(max_length=16, choices=ContainerState.choices, default=ContainerState.STARTING)
+    generation = models.PositiveIntegerField(default=1)
+    docker_id = models.CharField(max_length=64, blank=True)
+    exit_code = models.IntegerField(null=True, blank=True)
+    exit_code_msg = models.TextField(null=True, blank=True)
+    deployed_datetime = models.DateTimeField(null=True, blank=True)
+    started_datetime = models.DateTimeField(null=True, blank=True)
+    stopped_datetime = models.DateTimeField(null=True, blank=True)
+    destroyed_datetime = models.DateTimeField(null=True, blank=True)
+
+    objects = ContainerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["state", "modified"]), models.Index(fields=["unique_name"])]
+        constraints = [models.UniqueConstraint(fields=["application", "number"], name="unique_container_number")]
+
+    def __str__(self):
+        return self.unique_name
+
+    @property
+    def public_dns(self) -> str:
+        return f"{self.unique_name}-{self.application.owner.username}.{settings.TUTUM_PUBLIC_DOMAIN}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{settings.TUTUM_API_URL}/api/v1/container/{self.uuid}/"
+
+
+class ContainerPort(models.Model):
+    container = models.ForeignKey(Container, on_delete=models.CASCADE, related_name="ports")
+    inner_port = models.PositiveIntegerField()
+    outer_port = models.PositiveIntegerField(null=True, blank=True)
+    protocol = models.CharField(max_length=3, default="tcp")
+
+    class Meta:
+        ordering = ["id"]
+
+
+class ContainerEnvVar(models.Model):
+    """A variable the container was given at creation (secrets such as TUTUM_AUTH are never stored)."""
+
+    container = models.ForeignKey(Container, on_delete=models.CASCADE, related_name="envvars")
+    key = models.CharField(max_length=255)
+    value = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]

@@ -1,0 +1,68 @@
+from rest_framework import serializers
+
+from apps.core.fields import Rfc2822DateTimeField
+from apps.core.uris import application_uri, container_uri
+
+from .links import container_link_variables
+
+
+class ContainerSerializer(serializers.Serializer):
+    """The list shape of the spec's examples (plus `image_name`). Settings of the application are shown
+    on each container, as the spec does."""
+
+    application = serializers.SerializerMethodField()
+    autodestroy = serializers.CharField(source="application.autodestroy")
+    autoreplace = serializers.CharField(source="application.autoreplace")
+    autorestart = serializers.CharField(source="application.autorestart")
+    container_ports = serializers.SerializerMethodField()
+    container_size = serializers.CharField(source="application.container_size")
+    deployed_datetime = Rfc2822DateTimeField()
+    destroyed_datetime = Rfc2822DateTimeField()
+    entrypoint = serializers.CharField(source="application.entrypoint")
+    exit_code = serializers.IntegerField(allow_null=True)
+    exit_code_msg = serializers.CharField(allow_null=True)
+    image_name = serializers.CharField(source="application.image_name")
+    image_tag = serializers.CharField(source="application.image_tag_uri")
+    name = serializers.CharField(source="application.name")
+    public_dns = serializers.CharField()
+    resource_uri = serializers.SerializerMethodField()
+    run_command = serializers.CharField(source="application.run_command")
+    started_datetime = Rfc2822DateTimeField()
+    state = serializers.CharField()
+    stopped_datetime = Rfc2822DateTimeField()
+    unique_name = serializers.CharField()
+    uuid = serializers.UUIDField()
+
+    def get_application(self, container) -> str:
+        return application_uri(container.application.uuid)
+
+    def get_resource_uri(self, container) -> str:
+        return container_uri(container.uuid)
+
+    def get_container_ports(self, container) -> list[dict]:
+        uri = container_uri(container.uuid)
+        return [
+            {"container": uri, "inner_port": p.inner_port, "outer_port": p.outer_port, "protocol": p.protocol}
+            for p in container.ports.all()
+        ]
+
+
+class ContainerDetailSerializer(ContainerSerializer):
+    container_envvars = serializers.SerializerMethodField()
+    link_variables = serializers.SerializerMethodField()
+    linked_from_application = serializers.SerializerMethodField()
+    linked_to_application = serializers.SerializerMethodField()
+    roles = serializers.ListField(child=serializers.CharField(), source="application.roles")
+
+    def get_container_envvars(self, container) -> list[dict]:
+        uri = container_uri(container.uuid)
+        return [{"container": uri, "key": e.key, "value": e.value} for e in container.envvars.all()]
+
+    def get_link_variables(self, container) -> dict[str, str]:
+        return container_link_variables(container)
+
+    def get_linked_from_application(self, container) -> list[str]:
+        return [application_uri(a.uuid) for a in container.application.linked_from.all()]
+
+    def get_linked_to_application(self, container) -> list[str]:
+        return [application_uri(a.uuid) for a in container.application.linked_to.all()]

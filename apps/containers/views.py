@@ -1,0 +1,45 @@
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from apps.core.logs import read_logs
+from apps.core.views import OwnedResourceViewSet
+
+from . import services
+from .filters import ContainerFilter
+from .models import Container
+from .serializers import ContainerDetailSerializer, ContainerSerializer
+
+
+class ContainerViewSet(OwnedResourceViewSet):
+    serializer_class = ContainerSerializer
+    detail_serializer_class = ContainerDetailSerializer
+    filterset_class = ContainerFilter
+    http_method_names = ["get", "post", "delete", "head", "options"]
+
+    def queryset_for(self, user):
+        queryset = Container.objects.owned_by(user).select_related("application__owner").prefetch_related("ports")
+        if self.action == "list":
+            return queryset.visible_in_lists()
+        return queryset.prefetch_related("envvars", "application__linked_to", "application__linked_from")
+
+    @extend_schema(request=None, responses={202: ContainerDetailSerializer})
+    def destroy(self, request, uuid=None):
+        return self.accepted(services.terminate_container(self.get_object()))
+
+    @extend_schema(request=None, responses={202: ContainerDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def start(self, request, uuid=None):
+        return self.accepted(services.start_container(self.get_object()))
+
+    @extend_schema(request=None, responses={202: ContainerDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def stop(self, request, uuid=None):
+        return self.accepted(services.stop_container(self.get_object()))
+
+    @extend_schema(responses={200: inline_serializer("ContainerLogs", {"logs": serializers.CharField()})})
+    @action(detail=True, methods=["get"])
+    def logs(self, request, uuid=None):
+        container = self.get_object()
+        return Response({"logs": read_logs(container) if container.docker_id else ""})

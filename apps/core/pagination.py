@@ -1,0 +1,78 @@
+"""The list envelope of the spec: `{"meta": {limit, next, offset, previous, total_count}, "objects": [...]}`."""
+
+from urllib.parse import urlencode
+
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import BasePagination
+from rest_framework.response import Response
+
+DEFAULT_LIMIT = 25
+MAX_LIMIT = 100
+
+
+def _non_negative_int(request, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError({name: [f"must be a non-negative integer, got {raw!r}"]}) from None
+    if value < 0:
+        raise ValidationError({name: [f"must be a non-negative integer, got {raw!r}"]})
+    return value
+
+
+class MetaObjectsPagination(BasePagination):
+    """limit/offset paging. `limit` over 100 is capped; `limit=0` means "as many as allowed" (100), as Tastypie did."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        limit = _non_negative_int(request, "limit", DEFAULT_LIMIT)
+        self.limit = MAX_LIMIT if limit == 0 else min(limit, MAX_LIMIT)
+        self.offset = _non_negative_int(request, "offset", 0)
+        self.total_count = queryset.count()
+        if self.offset >= self.total_count:
+            return []
+        return list(queryset[self.offset : self.offset + self.limit])
+
+    def _page_uri(self, offset: int) -> str:
+        params = [(k, v) for k, v in self.request.query_params.lists() if k not in ("limit", "offset") for v in v]
+        params += [("limit", self.limit), ("offset", offset)]
+        return f"{self.request.path}?{urlencode(params)}"
+
+    def get_paginated_response(self, data):
+        next_offset = self.offset + self.limit
+        meta = {
+            "limit": self.limit,
+            "next": self._page_uri(next_offset) if next_offset < self.total_count else None,
+            "offset": self.offset,
+            "previous": self._page_uri(max(self.offset - self.limit, 0)) if self.offset > 0 else None,
+            "total_count": self.total_count,
+        }
+        return Response({"meta": meta, "objects": data})
+
+    def get_paginated_response_schema(self, schema):
+        nullable_uri = {"type": "string", "nullable": True}
+        return {
+            "type": "object",
+            "properties": {
+                "meta": {
+                    "type": "object",
+                    "properties": {
+                        "limit": {"type": "integer"},
+                        "next": nullable_uri,
+                        "offset": {"type": "integer"},
+                        "previous": nullable_uri,
+                        "total_count": {"type": "integer"},
+                    },
+                },
+                "objects": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "default": 25}},
+            {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "default": 0}},
+        ]

@@ -1,0 +1,31 @@
+from rest_framework import mixins, status, viewsets
+from rest_framework.response import Response
+
+UUID_REGEX = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+
+class OwnedResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Base of every resource: addressed by uuid, filtered by owner (another user's object is a 404).
+
+    Subclasses set `queryset_for(user)` (with the prefetching their serializer needs), and serializers.
+    """
+
+    lookup_field = "uuid"
+    lookup_value_regex = UUID_REGEX
+    detail_serializer_class = None
+
+    def queryset_for(self, user):
+        raise NotImplementedError
+
+    def get_queryset(self):
+        return self.queryset_for(self.request.user)
+
+    def get_serializer_class(self):
+        if self.action != "list" and self.detail_serializer_class is not None:
+            return self.detail_serializer_class
+        return self.serializer_class
+
+    def accepted(self, instance) -> Response:
+        """202 with the object as it is now, re-read with the prefetching of a detail request."""
+        fresh = self.get_queryset().get(pk=instance.pk)
+        return Response(self.get_serializer(fresh).data, status=status.HTTP_202_ACCEPTED)

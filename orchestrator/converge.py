@@ -1,0 +1,347 @@
+"""Level-triggered convergence: compare what an application and its containers want with what Docker has,
+and close the difference. Every function is safe to run twice, concurrently, or after a crash halfway.
+
+A container's state carries the wish: Starting -> make it run, Stopping -> make it stop, Terminating ->
+make it gone. Each step ends with a compare-and-set from the state it started from; if the user changed
+the wish meanwhile, the step runs again for the new one.
+"""
+
+import logging
+import shlex
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.models import ApiKey
+from apps.applications import services as application_services
+from apps.applications.choices import ApplicationState, Role
+from apps.applications.models import Application, ApplicationPort
+from apps.containers.choices import TRANSITIONAL, ContainerState
+from apps.containers.links import container_link_variables
+from apps.containers.models import Container, ContainerEnvVar, ContainerPort
+from apps.core.transitions import compare_and_set
+from apps.nodes.models import Node, NodeState
+
+from .driver import ContainerSpec, DriverError, NameConflict, NodeUnreachable, PortSpec, driver_for
+from .driver.base import LABEL_APPLICATION, LABEL_CONTAINER, LABEL_GENERATION, LABEL_INSTANCE, ContainerInfo
+from .scheduler import pick_node
+
+logger = logging.getLogger(__name__)
+C = ContainerState
+A = ApplicationState
+MAX_PASSES = 5
+
+
+def exit_code_message(exit_code: int | None, oom_killed: bool = False) -> str | None:
+    if exit_code is None:
+        return None
+    if oom_killed:
+        return f"Exit code {exit_code} (Out of memory)"
+    return f"Exit code {exit_code} ({'Success' if exit_code == 0 else 'Failure'})"
+
+
+def docker_name(container: Container) -> str:
+    name = f"{container.unique_name}-{container.application.owner.username}"
+    return name if settings.TUTUM_INSTANCE == "default" else f"{settings.TUTUM_INSTANCE}-{name}"
+
+
+def instance_labels() -> dict[str, str]:
+    return {LABEL_INSTANCE: settings.TUTUM_INSTANCE}
+
+
+# ---------------------------------------------------------------- applications
+
+
+def converge_application(uuid: str) -> list[str]:
+    """Bring the application's container rows in line with its target; returns the containers with work."""
+    application = Application.objects.select_related("owner").filter(uuid=uuid).first()
+    if application is None or application.state == A.TERMINATED:
+        return []
+    if application.state != A.TERMINATING and not application.image_defaults_applied:
+        apply_image_defaults(application)
+    with transaction.atomic():
+        locked = Application.objects.select_for_update().get(pk=application.pk)
+        if locked.state not in (A.TERMINATING, A.TERMINATED, A.STOPPING):
+            application_services.match_container_rows(locked)
+    if application.state == A.REDEPLOYING:
+        application_services.next_redeploy_container(application.pk)
+    pending = list(
+        Container.objects.filter(application=application, state__in=TRANSITIONAL).values_list("uuid", flat=True)
+    )
+    if not pending:
+        application_services.settle_application(application.pk)
+    return [str(u) for u in pending]
+
+
+def apply_image_defaults(application: Application) -> None:
+    """Ports, command and entrypoint an application did not set come from its image (the spec's defaults)."""
+    node = pick_node()
+    driver = driver_for(node)
+    try:
+        image = driver.inspect_image(application.image_name)
+        if image is None:
+            driver.pull(application.image_name)
+            image = driver.inspect_image(application.image_name)
+    except NodeUnreachable:
+        raise
+    except DriverError as exc:
+        logger.info("image %s not available yet: %s", application.image_name, exc)
+        return
+    if image is None:
+        return
+    with transaction.atomic():
+        locked = Application.objects.select_for_update().get(pk=application.pk)
+        if locked.image_defaults_applied:
+            return
+        if not locked.ports.exists() and image.ports:
+            ApplicationPort.objects.bulk_create(
+                ApplicationPort(application=locked, inner_port=p.inner_port, protocol=p.protocol) for p in image.ports
+            )
+            for container in locked.containers.filter(state=C.STARTING, docker_id=""):
+                ContainerPort.objects.bulk_create(
+                    ContainerPort(container=container, inner_port=p.inner_port, protocol=p.protocol) for p in image.ports
+                )
+        locked.run_command = locked.run_command or shlex.join(image.command)
+        locked.entrypoint = locked.entrypoint or shlex.join(image.entrypoint)
+        locked.image_defaults_applied = True
+        locked.save(update_fields=["run_command", "entrypoint", "image_defaults_applied", "modified"])
+
+
+# ---------------------------------------------------------------- containers
+
+
+def converge_container(uuid: str) -> list[str]:
+    """Do the container's pending work, then let its application settle; returns follow-up containers."""
+    container = None
+    for _ in range(MAX_PASSES):
+        container = _load(uuid)
+        if container is None:
+            return []
+        if container.state == C.STARTING:
+            done = ensure_running(container)
+        elif container.state == C.STOPPING:
+            done = ensure_stopped(container)
+        elif container.state == C.TERMINATING:
+            done = ensure_removed(container)
+        else:
+            break
+        if done:
+            break
+    if container is None:
+        return []
+    application_services.settle_application(container.application_id)
+    follow_up = application_services.next_redeploy_container(container.application_id)
+    return [str(follow_up.uuid)] if follow_up else []
+
+
+def _load(uuid: str) -> Container | None:
+    return Container.objects.select_related("application__owner", "node").filter(uuid=uuid).first()
+
+
+def _find_existing(container: Container, driver) -> ContainerInfo | None:
+    if container.docker_id:
+        info = driver.inspect(container.docker_id)
+        if info is not None:
+            return info
+    found = driver.list({**instance_labels(), LABEL_CONTAINER: str(container.uuid)})
+    return found[0] if found else None
+
+
+def _assign_node(container: Container) -> Node:
+    if container.node_id is None:
+        node = pick_node()
+        Container.objects.filter(pk=container.pk, node__isnull=True).update(node=node)
+        container.refresh_from_db(fields=["node"])
+    return container.node
+
+
+def _mark_node(node: Node, reachable: bool, error: str = "") -> None:
+    if reachable:
+        Node.objects.filter(pk=node.pk).update(state=NodeState.REACHABLE, last_seen=timezone.now(), last_error="")
+    else:
+        Node.objects.filter(pk=node.pk).update(state=NodeState.UNREACHABLE, last_error=error)
+
+
+def ensure_running(container: Container) -> bool:
+    """Starting -> Running (or Start failed with Docker's reason). Creates the Docker container if missing."""
+    node = _assign_node(container)
+    driver = driver_for(node)
+    try:
+        info = _find_existing(container, driver)
+        if info is not None and info.labels.get(LABEL_GENERATION) != str(container.generation):
+            driver.remove(info.id)  # redeploy: the old generation goes before the new one takes its name
+            info = None
+        if info is None:
+            info = _create(container, node, driver)
+        if not info.running:
+            driver.start(info.id)
+            info = driver.inspect(info.id) or info
+    except NodeUnreachable as exc:
+        _mark_node(node, reachable=False, error=str(exc))
+        raise
+    except DriverError as exc:
+        logger.warning("container %s failed to start: %s", container.unique_name, exc)
+        return compare_and_set(
+            Container.objects, container.pk, [C.STARTING], C.START_FAILED, exit_code=None, exit_code_msg=str(exc)
+        )
+    _mark_node(node, reachable=True)
+    _record_ports(container, info)
+    now = timezone.now()
+    if info.running:
+        return compare_and_set(
+            Container.objects,
+            container.pk,
+            [C.STARTING],
+            C.RUNNING,
+            docker_id=info.id,
+            started_datetime=now,
+            deployed_datetime=container.deployed_datetime or now,
+            exit_code=None,
+            exit_code_msg=None,
+            modified=now,
+        )
+    # It started and exited at once (e.g. a command that finishes): record how it ended.
+    return compare_and_set(
+        Container.objects,
+        container.pk,
+        [C.STARTING],
+        C.STOPPED,
+        docker_id=info.id,
+        stopped_datetime=now,
+        deployed_datetime=container.deployed_datetime or now,
+        exit_code=info.exit_code,
+        exit_code_msg=exit_code_message(info.exit_code, info.oom_killed),
+        modified=now,
+    )
+
+
+def _create(container: Container, node: Node, driver) -> ContainerInfo:
+    spec, recorded_env = build_spec(container, node)
+    if driver.inspect_image(spec.image) is None:
+        driver.pull(spec.image, spec.auth)
+    try:
+        container_id = driver.create(spec)
+    except NameConflict:
+        # A container of ours with this name exists: adopt it if it is this one, else it is stale.
+        stale = driver.inspect(spec.name)
+        if stale is not None and stale.labels.get(LABEL_CONTAINER) == str(container.uuid) and stale.labels.get(
+            LABEL_GENERATION
+        ) == str(container.generation):
+            return stale
+        if stale is not None:
+            driver.remove(stale.id)
+        container_id = driver.create(spec)
+    with transaction.atomic():
+        Container.objects.filter(pk=container.pk).update(docker_id=container_id, node=node)
+        ContainerEnvVar.objects.filter(container=container).delete()
+        ContainerEnvVar.objects.bulk_create(
+            ContainerEnvVar(container=container, key=k, value=v) for k, v in recorded_env.items()
+        )
+        ContainerPort.objects.filter(container=container).delete()
+        ContainerPort.objects.bulk_create(
+            ContainerPort(container=container, inner_port=p.inner_port, protocol=p.protocol) for p in spec.ports
+        )
+    return driver.inspect(container_id)
+
+
+def _record_ports(container: Container, info: ContainerInfo) -> None:
+    for port in ContainerPort.objects.filter(container=container):
+        outer = info.published.get((port.inner_port, port.protocol))
+        if outer != port.outer_port:
+            ContainerPort.objects.filter(pk=port.pk).update(outer_port=outer)
+
+
+def _neighbour_link_variables(container: Container) -> dict[str, str]:
+    """Link variables of running siblings and of every container of each linked application."""
+    application = container.application
+    neighbours = (
+        Container.objects.filter(state=C.RUNNING)
+        .filter(application__in=[application.pk, *application.linked_to.values_list("pk", flat=True)])
+        .exclude(pk=container.pk)
+        .select_related("application__owner")
+        .prefetch_related("ports")
+        .order_by("application_id", "number")
+    )
+    variables: dict[str, str] = {}
+    for neighbour in neighbours:
+        variables.update(container_link_variables(neighbour))
+    return variables
+
+
+def build_spec(container: Container, node: Node) -> tuple[ContainerSpec, dict[str, str]]:
+    """The Docker container to create, and the variables to show on the container (no secrets)."""
+    application = container.application
+    own = dict(application.envvars.values_list("key", "value"))
+    recorded = {**own, **_neighbour_link_variables(container)}
+    env = {
+        **recorded,
+        "TUTUM_CONTAINER_API_URL": container.api_url,
+        "TUTUM_APPLICATION_API_URL": application.api_url,
+    }
+    if Role.GLOBAL in application.roles:
+        _, key = ApiKey.issue(application.owner, name=f"role global: {application.unique_name}", application_uuid=application.uuid)
+        env["TUTUM_AUTH"] = f"ApiKey {application.owner.username}:{key}"
+    memory_mb, cpu_shares = settings.TUTUM_CONTAINER_SIZES[application.container_size]
+    spec = ContainerSpec(
+        name=docker_name(container),
+        image=application.image_name,
+        labels={
+            **instance_labels(),
+            LABEL_CONTAINER: str(container.uuid),
+            LABEL_APPLICATION: str(application.uuid),
+            LABEL_GENERATION: str(container.generation),
+        },
+        env=env,
+        command=shlex.split(application.run_command) or None,
+        entrypoint=shlex.split(application.entrypoint) or None,
+        ports=tuple(PortSpec(p.inner_port, p.protocol) for p in application.ports.all()),
+        publish_address=node.publish_address,
+        memory_mb=memory_mb,
+        cpu_shares=cpu_shares,
+    )
+    return spec, recorded
+
+
+def ensure_stopped(container: Container) -> bool:
+    """Stopping -> Stopped, with the exit code Docker recorded."""
+    info = None
+    if container.node_id and container.docker_id:
+        driver = driver_for(container.node)
+        try:
+            driver.stop(container.docker_id, timeout=settings.TUTUM_STOP_TIMEOUT_SECONDS)
+            info = driver.inspect(container.docker_id)
+        except NodeUnreachable as exc:
+            _mark_node(container.node, reachable=False, error=str(exc))
+            raise
+        except DriverError as exc:
+            logger.warning("stopping %s: %s", container.unique_name, exc)
+    exit_code = info.exit_code if info else None
+    return compare_and_set(
+        Container.objects,
+        container.pk,
+        [C.STOPPING],
+        C.STOPPED,
+        stopped_datetime=timezone.now(),
+        exit_code=exit_code,
+        exit_code_msg=exit_code_message(exit_code, info.oom_killed if info else False),
+        modified=timezone.now(),
+    )
+
+
+def ensure_removed(container: Container) -> bool:
+    """Terminating -> Terminated: no Docker container left with this container's label."""
+    if container.node_id:
+        driver = driver_for(container.node)
+        try:
+            if container.docker_id:
+                driver.remove(container.docker_id)
+            for info in driver.list({**instance_labels(), LABEL_CONTAINER: str(container.uuid)}):
+                driver.remove(info.id)
+        except NodeUnreachable as exc:
+            _mark_node(container.node, reachable=False, error=str(exc))
+            raise
+    now = timezone.now()
+    return compare_and_set(
+        Container.objects, container.pk, [C.TERMINATING], C.TERMINATED, destroyed_datetime=now, modified=now
+    )

@@ -1,0 +1,99 @@
+"""The Docker driver interface: plain dataclasses in and out, so nothing else needs to know docker-py."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+LABEL_INSTANCE = "tutum.instance"
+LABEL_CONTAINER = "tutum.container"
+LABEL_APPLICATION = "tutum.application"
+LABEL_GENERATION = "tutum.generation"
+
+
+class DriverError(Exception):
+    """Docker refused or failed; the message is fit to show a user (exit_code_msg)."""
+
+
+class NodeUnreachable(DriverError):
+    """The engine did not answer; the work should be retried later, not failed."""
+
+
+class NameConflict(DriverError):
+    """A container with that name already exists."""
+
+
+@dataclass(frozen=True)
+class RegistryAuth:
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class PortSpec:
+    inner_port: int
+    protocol: str = "tcp"
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    name: str
+    image: str
+    labels: dict[str, str]
+    env: dict[str, str] = field(repr=False)
+    command: list[str] | None = None
+    entrypoint: list[str] | None = None
+    ports: tuple[PortSpec, ...] = ()
+    publish_address: str = "127.0.0.1"
+    memory_mb: int | None = None
+    cpu_shares: int | None = None
+    auth: RegistryAuth | None = None
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    id: str
+    name: str
+    labels: dict[str, str]
+    running: bool
+    status: str
+    exit_code: int | None
+    error: str = ""
+    oom_killed: bool = False
+    published: dict[tuple[int, str], int] = field(default_factory=dict)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    id: str
+    author: str
+    created: datetime | None
+    env: dict[str, str]
+    ports: tuple[PortSpec, ...]
+    command: list[str]
+    entrypoint: list[str]
+
+
+@dataclass(frozen=True)
+class ContainerEvent:
+    container_id: str
+    action: str
+    labels: dict[str, str]
+    exit_code: int | None = None
+
+
+class Driver(Protocol):
+    """One Docker engine. Every method is idempotent where Docker allows it: stopping a stopped
+    container and removing a missing one succeed."""
+
+    def ping(self) -> None: ...
+    def create(self, spec: ContainerSpec) -> str: ...
+    def start(self, container_id: str) -> None: ...
+    def stop(self, container_id: str, timeout: int) -> None: ...
+    def remove(self, container_id: str) -> None: ...
+    def inspect(self, container_id: str) -> ContainerInfo | None: ...
+    def list(self, labels: dict[str, str]) -> list[ContainerInfo]: ...
+    def logs(self, container_id: str) -> str: ...
+    def pull(self, image: str, auth: RegistryAuth | None = None) -> None: ...
+    def inspect_image(self, image: str) -> ImageInfo | None: ...

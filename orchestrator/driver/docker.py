@@ -1,0 +1,199 @@
+"""The docker-py implementation of the driver. The only module that imports docker."""
+
+import threading
+from datetime import datetime
+
+import docker
+import requests
+from docker import errors as docker_errors
+
+from .base import (
+    ContainerInfo,
+    ContainerSpec,
+    DriverError,
+    ImageInfo,
+    NameConflict,
+    NodeUnreachable,
+    PortSpec,
+    RegistryAuth,
+)
+
+_ZERO_TIME = "0001-01-01T00:00:00Z"
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value or value.startswith("0001-01-01"):
+        return None
+    # Docker prints nanoseconds; Python keeps microseconds.
+    head, _, rest = value.partition(".")
+    fraction = "".join(ch for ch in rest if ch.isdigit())[:6]
+    text = f"{head}.{fraction or '0'}+00:00" if not head.endswith("Z") else head[:-1] + "+00:00"
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _split_image(image: str) -> tuple[str, str]:
+    repository, _, tag = image.rpartition(":")
+    if not repository or "/" in tag:
+        return image, "latest"
+    return repository, tag
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, docker_errors.APIError):
+        return str(exc.explanation or exc)
+    return str(exc)
+
+
+class DockerDriver:
+    def __init__(self, base_url: str, timeout: int = 60):
+        self.base_url = base_url
+        self.client = docker.DockerClient(base_url=base_url, timeout=timeout)
+        self.api = self.client.api
+
+    def _call(self, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            raise NodeUnreachable(f"Docker engine at {self.base_url} is unreachable: {exc}") from exc
+        except docker_errors.APIError as exc:
+            if exc.status_code == 409 and "already in use" in _reason(exc):
+                raise NameConflict(_reason(exc)) from exc
+            raise DriverError(_reason(exc)) from exc
+        except docker_errors.DockerException as exc:
+            raise DriverError(str(exc)) from exc
+
+    def ping(self) -> None:
+        self._call(self.api.ping)
+
+    def create(self, spec: ContainerSpec) -> str:
+        port_keys = [f"{p.inner_port}/{p.protocol}" for p in spec.ports]
+        host_config = self.api.create_host_config(
+            port_bindings={key: (spec.publish_address, None) for key in port_keys},
+            mem_limit=f"{spec.memory_mb}m" if spec.memory_mb else None,
+            cpu_shares=spec.cpu_shares,
+            restart_policy={"Name": "no"},
+        )
+        result = self._call(
+            self.api.create_container,
+            image=spec.image,
+            name=spec.name,
+            command=spec.command or None,
+            entrypoint=spec.entrypoint or None,
+            environment=spec.env,
+            labels=spec.labels,
+            ports=[(p.inner_port, p.protocol) for p in spec.ports],
+            host_config=host_config,
+            detach=True,
+        )
+        return result["Id"]
+
+    def start(self, container_id: str) -> None:
+        self._call(self.api.start, container_id)
+
+    def stop(self, container_id: str, timeout: int) -> None:
+        try:
+            self._call(self.api.stop, container_id, timeout=timeout)
+        except DriverError as exc:
+            if "No such container" not in str(exc):
+                raise
+
+    def remove(self, container_id: str) -> None:
+        try:
+            self._call(self.api.remove_container, container_id, force=True, v=True)
+        except DriverError as exc:
+            message = str(exc)
+            if "No such container" not in message and "already in progress" not in message:
+                raise
+
+    def inspect(self, container_id: str) -> ContainerInfo | None:
+        try:
+            data = self._call(self.api.inspect_container, container_id)
+        except DriverError as exc:
+            if "No such container" in str(exc):
+                return None
+            raise
+        return self._info(data)
+
+    def list(self, labels: dict[str, str]) -> list[ContainerInfo]:
+        filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
+        summaries = self._call(self.api.containers, all=True, filters=filters)
+        infos = []
+        for summary in summaries:
+            info = self.inspect(summary["Id"])
+            if info is not None:
+                infos.append(info)
+        return infos
+
+    def logs(self, container_id: str) -> str:
+        try:
+            raw = self._call(self.api.logs, container_id, stdout=True, stderr=True, timestamps=False)
+        except DriverError as exc:
+            if "No such container" in str(exc):
+                return ""
+            raise
+        return raw.decode("utf-8", errors="replace")
+
+    def pull(self, image: str, auth: RegistryAuth | None = None) -> None:
+        repository, tag = _split_image(image)
+        auth_config = {"username": auth.username, "password": auth.password} if auth else None
+        self._call(self.api.pull, repository, tag=tag, auth_config=auth_config)
+
+    def inspect_image(self, image: str) -> ImageInfo | None:
+        try:
+            data = self._call(self.api.inspect_image, image)
+        except DriverError as exc:
+            if "No such image" in str(exc) or "not found" in str(exc).lower():
+                return None
+            raise
+        config = data.get("Config") or {}
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in config.get("Env") or [])
+        ports = tuple(
+            PortSpec(int(key.split("/")[0]), key.split("/")[1] if "/" in key else "tcp")
+            for key in sorted(config.get("ExposedPorts") or {})
+        )
+        return ImageInfo(
+            id=data["Id"].removeprefix("sha256:"),
+            author=data.get("Author") or "",
+            created=_parse_time(data.get("Created")),
+            env=env,
+            ports=ports,
+            command=list(config.get("Cmd") or []),
+            entrypoint=list(config.get("Entrypoint") or []),
+        )
+
+    @staticmethod
+    def _info(data: dict) -> ContainerInfo:
+        state = data.get("State") or {}
+        published = {}
+        for key, bindings in ((data.get("NetworkSettings") or {}).get("Ports") or {}).items():
+            if bindings:
+                inner, _, protocol = key.partition("/")
+                published[(int(inner), protocol or "tcp")] = int(bindings[0]["HostPort"])
+        return ContainerInfo(
+            id=data["Id"],
+            name=data.get("Name", "").lstrip("/"),
+            labels=(data.get("Config") or {}).get("Labels") or {},
+            running=bool(state.get("Running")),
+            status=state.get("Status", ""),
+            exit_code=state.get("ExitCode"),
+            error=state.get("Error") or "",
+            oom_killed=bool(state.get("OOMKilled")),
+            published=published,
+            started_at=_parse_time(state.get("StartedAt")),
+            finished_at=_parse_time(state.get("FinishedAt")),
+        )
+
+
+_drivers: dict[str, DockerDriver] = {}
+_drivers_lock = threading.Lock()
+
+
+def docker_driver(base_url: str) -> DockerDriver:
+    """One client per engine and process; docker-py's client is safe to share between threads."""
+    with _drivers_lock:
+        if base_url not in _drivers:
+            _drivers[base_url] = DockerDriver(base_url)
+        return _drivers[base_url]

@@ -1,0 +1,26 @@
+"""Which node a container runs on: the reachable node with the fewest live containers."""
+
+from django.conf import settings
+from django.db.models import Count, Q
+
+from apps.containers.choices import ContainerState
+from apps.nodes.models import Node, NodeState
+
+
+def ensure_default_node() -> Node:
+    """The engine at DOCKER_HOST is always a node, registered the first time anyone asks."""
+    node, _ = Node.objects.get_or_create(
+        docker_host=settings.DOCKER_HOST,
+        defaults={"name": "default", "publish_address": settings.TUTUM_PUBLISH_ADDRESS},
+    )
+    return node
+
+
+def pick_node() -> Node:
+    ensure_default_node()
+    live = ~Q(containers__state__in=[ContainerState.TERMINATED])
+    candidates = (
+        Node.objects.filter(state=NodeState.REACHABLE).annotate(load=Count("containers", filter=live)).order_by("load", "id")
+    )
+    node = candidates.first()
+    return node or Node.objects.order_by("id").first()

@@ -1,0 +1,205 @@
+"""Settings, every knob read from an environment variable with a default for the embedded mode.
+
+The embedded mode (no variable set) runs on a SQLite file and kombu's filesystem broker inside
+TUTUM_DATA_DIR; production sets DATABASE_URL, CELERY_BROKER_URL and SECRET_KEY.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+DATA_DIR = Path(env_str("TUTUM_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _embedded_secret_key() -> str:
+    """A key generated once into the data directory, so sessions survive restarts in embedded mode."""
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY") or _embedded_secret_key()
+ALLOWED_HOSTS = [h for h in env_str("ALLOWED_HOSTS", "*").split(",") if h]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "apps.core",
+    "apps.accounts",
+    "apps.nodes",
+    "apps.applications",
+    "apps.containers",
+    "orchestrator",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "apps.core.middleware.ApiResponseHeadersMiddleware",
+]
+
+ROOT_URLCONF = "tutumserver.urls"
+WSGI_APPLICATION = "tutumserver.wsgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'tutum.sqlite3'}"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+    )
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The API and the worker share the file; wait for the writer instead of failing at once.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+CACHE_URL = env_str("TUTUM_CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apps.accounts.authentication.ApiKeyAuthentication",
+        "apps.accounts.authentication.BasicApiKeyAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "apps.core.negotiation.JsonOnlyNegotiation",
+    "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.MetaObjectsPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "apps.core.exceptions.json_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "PAGE_SIZE": 25,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "tutumserver: Tutum HTTP API v1",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+}
+
+# Celery
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+BROKER_FOLDER = DATA_DIR / "broker"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    for sub in ("queue", "processed", "control"):
+        (BROKER_FOLDER / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_FOLDER / "queue"),
+        "data_folder_out": str(BROKER_FOLDER / "queue"),
+        "processed_folder": str(BROKER_FOLDER / "processed"),
+        "control_folder": str(BROKER_FOLDER / "control"),
+        "store_processed": False,
+        "polling_interval": 0.1,
+    }
+else:
+    # Redelivery of a message whose worker died before acknowledging it.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("TUTUM_BROKER_VISIBILITY_TIMEOUT", 300)}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Orchestration
+DOCKER_HOST = env_str("DOCKER_HOST", "unix:///var/run/docker.sock")
+TUTUM_INSTANCE = env_str("TUTUM_INSTANCE", "default")
+TUTUM_PUBLIC_DOMAIN = env_str("TUTUM_PUBLIC_DOMAIN", "localhost")
+TUTUM_PUBLISH_ADDRESS = env_str("TUTUM_PUBLISH_ADDRESS", "127.0.0.1")
+TUTUM_API_URL = env_str("TUTUM_API_URL", "http://127.0.0.1:8000").rstrip("/")
+TUTUM_TERMINATED_RETENTION_SECONDS = env_int("TUTUM_TERMINATED_RETENTION_SECONDS", 300)
+TUTUM_MAX_CONTAINERS_PER_APPLICATION = env_int("TUTUM_MAX_CONTAINERS_PER_APPLICATION", 100)
+TUTUM_CREDENTIALS_KEY = env_str("TUTUM_CREDENTIALS_KEY", "")
+TUTUM_STOP_TIMEOUT_SECONDS = env_int("TUTUM_STOP_TIMEOUT_SECONDS", 10)
+TUTUM_SWEEP_INTERVAL_SECONDS = env_int("TUTUM_SWEEP_INTERVAL_SECONDS", 15)
+TUTUM_STUCK_AFTER_SECONDS = env_int("TUTUM_STUCK_AFTER_SECONDS", 30)
+TUTUM_CONTAINER_SIZES = {
+    "XS": (256, 256),
+    "S": (512, 512),
+    "M": (1024, 1024),
+    "L": (2048, 2048),
+    "XL": (4096, 4096),
+}
+
+# Authentication throttling: failures allowed per window, per client address and per username.
+TUTUM_AUTH_FAILURES_ALLOWED = env_int("TUTUM_AUTH_FAILURES_ALLOWED", 10)
+TUTUM_AUTH_FAILURE_WINDOW_SECONDS = env_int("TUTUM_AUTH_FAILURE_WINDOW_SECONDS", 60)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+TUTUM_LOG_READER = env_str("TUTUM_LOG_READER", "orchestrator.logs.read_container_logs")
