@@ -100,7 +100,8 @@ def apply_image_defaults(application: Application) -> None:
             )
             for container in locked.containers.filter(state=C.STARTING, docker_id=""):
                 ContainerPort.objects.bulk_create(
-                    ContainerPort(container=container, inner_port=p.inner_port, protocol=p.protocol) for p in image.ports
+                    ContainerPort(container=container, inner_port=p.inner_port, protocol=p.protocol)
+                    for p in image.ports
                 )
         locked.run_command = locked.run_command or shlex.join(image.command)
         locked.entrypoint = locked.entrypoint or shlex.join(image.entrypoint)
@@ -225,9 +226,11 @@ def _create(container: Container, node: Node, driver) -> ContainerInfo:
     except NameConflict:
         # A container of ours with this name exists: adopt it if it is this one, else it is stale.
         stale = driver.inspect(spec.name)
-        if stale is not None and stale.labels.get(LABEL_CONTAINER) == str(container.uuid) and stale.labels.get(
-            LABEL_GENERATION
-        ) == str(container.generation):
+        if (
+            stale is not None
+            and stale.labels.get(LABEL_CONTAINER) == str(container.uuid)
+            and stale.labels.get(LABEL_GENERATION) == str(container.generation)
+        ):
             return stale
         if stale is not None:
             driver.remove(stale.id)
@@ -280,7 +283,9 @@ def build_spec(container: Container, node: Node) -> tuple[ContainerSpec, dict[st
         "TUTUM_APPLICATION_API_URL": application.api_url,
     }
     if Role.GLOBAL in application.roles:
-        _, key = ApiKey.issue(application.owner, name=f"role global: {application.unique_name}", application_uuid=application.uuid)
+        _, key = ApiKey.issue(
+            application.owner, name=f"role global: {application.unique_name}", application_uuid=application.uuid
+        )
         env["TUTUM_AUTH"] = f"ApiKey {application.owner.username}:{key}"
     memory_mb, cpu_shares = settings.TUTUM_CONTAINER_SIZES[application.container_size]
     spec = ContainerSpec(

@@ -20,7 +20,9 @@ def pick_node() -> Node:
     ensure_default_node()
     live = ~Q(containers__state__in=[ContainerState.TERMINATED])
     candidates = (
-        Node.objects.filter(state=NodeState.REACHABLE).annotate(load=Count("containers", filter=live)).order_by("load", "id")
+        Node.objects.filter(state=NodeState.REACHABLE)
+        .annotate(load=Count("containers", filter=live))
+        .order_by("load", "id")
     )
     node = candidates.first()
     return node or Node.objects.order_by("id").first()

@@ -13,4 +13,6 @@ app.autodiscover_tasks(["orchestrator"])
 def schedule_sweep(sender, **kwargs):
     from django.conf import settings
 
-    sender.add_periodic_task(settings.TUTUM_SWEEP_INTERVAL_SECONDS, sender.signature("orchestrator.sweep"), name="sweep")
+    sender.add_periodic_task(
+        settings.TUTUM_SWEEP_INTERVAL_SECONDS, sender.signature("orchestrator.sweep"), name="sweep"
+    )

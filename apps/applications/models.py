@@ -103,6 +103,9 @@ class ApplicationPort(models.Model):
             models.UniqueConstraint(fields=["application", "inner_port", "protocol"], name="unique_application_port")
         ]
 
+    def __str__(self):
+        return f"{self.inner_port}/{self.protocol}"
+
 
 class ApplicationEnvVar(models.Model):
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="envvars")
@@ -112,3 +115,6 @@ class ApplicationEnvVar(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["application", "key"], name="unique_application_envvar")]
+
+    def __str__(self):
+        return self.key

@@ -55,7 +55,12 @@ class ApplicationSerializer(serializers.Serializer):
 
     def get_container_ports(self, app) -> list[dict]:
         return [
-            {"application": application_uri(app.uuid), "inner_port": p.inner_port, "outer_port": None, "protocol": p.protocol}
+            {
+                "application": application_uri(app.uuid),
+                "inner_port": p.inner_port,
+                "outer_port": None,
+                "protocol": p.protocol,
+            }
             for p in app.ports.all()
         ]
 
@@ -151,7 +156,9 @@ class ApplicationCreateSerializer(serializers.Serializer):
 
     def validate_name(self, value):
         if not NAME_PATTERN.match(value):
-            raise serializers.ValidationError("Use 1 to 63 letters, digits and hyphens, starting with a letter or digit.")
+            raise serializers.ValidationError(
+                "Use 1 to 63 letters, digits and hyphens, starting with a letter or digit."
+            )
         return value
 
     def validate_web_public_dns(self, value):
@@ -186,7 +193,9 @@ class ApplicationCreateSerializer(serializers.Serializer):
             uuids.append(match["uuid"].lower())
         found = {
             str(a.uuid): a
-            for a in Application.objects.owned_by(owner).filter(uuid__in=uuids).exclude(state__in=["Terminating", "Terminated"])
+            for a in Application.objects.owned_by(owner)
+            .filter(uuid__in=uuids)
+            .exclude(state__in=["Terminating", "Terminated"])
         }
         missing = [u for u in uris if APPLICATION_URI_PATTERN.match(u.strip())["uuid"].lower() not in found]
         if missing:
@@ -196,7 +205,9 @@ class ApplicationCreateSerializer(serializers.Serializer):
     def validate(self, data):
         ports = data.get("container_ports")
         if data.get("web_public_dns") and ports is not None and not any(p["inner_port"] == 80 for p in ports):
-            raise serializers.ValidationError({"web_public_dns": ["Only available if the application listens on port 80."]})
+            raise serializers.ValidationError(
+                {"web_public_dns": ["Only available if the application listens on port 80."]}
+            )
         if "name" not in data:
             data["name"] = re.sub(r"[^A-Za-z0-9-]+", "-", data["image"].short_name).strip("-")[:63] or "app"
         return data
@@ -216,7 +227,10 @@ class ApplicationUpdateSerializer(serializers.Serializer):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError(
-                    {field: ["This field cannot be updated; allowed: " + ", ".join(self.fields) + "."] for field in unknown}
+                    {
+                        field: ["This field cannot be updated; allowed: " + ", ".join(self.fields) + "."]
+                        for field in unknown
+                    }
                 )
         return super().to_internal_value(data)
 

@@ -113,7 +113,9 @@ def create_application(owner, data: dict) -> Application:
     ports = data.get("container_ports")
     if ports is not None:
         ApplicationPort.objects.bulk_create(ApplicationPort(application=application, **p) for p in ports)
-    ApplicationEnvVar.objects.bulk_create(ApplicationEnvVar(application=application, **e) for e in data["container_envvars"])
+    ApplicationEnvVar.objects.bulk_create(
+        ApplicationEnvVar(application=application, **e) for e in data["container_envvars"]
+    )
     application.linked_to.set(data["linked_to_application"])
     _add_containers(application, application.target_num_containers)
     wake(CONVERGE_APPLICATION, application.uuid)

@@ -36,7 +36,9 @@ class ApplicationViewSet(OwnedResourceViewSet):
             "envvars",
             "linked_to",
             "linked_from",
-            Prefetch("containers", queryset=Container.objects.select_related("application__owner").prefetch_related("ports")),
+            Prefetch(
+                "containers", queryset=Container.objects.select_related("application__owner").prefetch_related("ports")
+            ),
         )
 
     def _validated(self, serializer_class, **context):
@@ -85,4 +87,3 @@ class ApplicationViewSet(OwnedResourceViewSet):
             text = read_logs(container)
             chunks.extend(f"{container.unique_name} | {line}" for line in text.splitlines())
         return Response({"logs": "\n".join(chunks)}, status=status.HTTP_200_OK)
-

@@ -70,6 +70,9 @@ class ContainerPort(models.Model):
     class Meta:
         ordering = ["id"]
 
+    def __str__(self):
+        return f"{self.inner_port}/{self.protocol} -> {self.outer_port}"
+
 
 class ContainerEnvVar(models.Model):
     """A variable the container was given at creation (secrets such as TUTUM_AUTH are never stored)."""
@@ -80,3 +83,6 @@ class ContainerEnvVar(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+    def __str__(self):
+        return self.key

@@ -56,4 +56,3 @@ def terminate_container(container: Container) -> Container:
     container.save(update_fields=["state", "modified"])
     wake(CONVERGE_CONTAINER, container.uuid)
     return container
-

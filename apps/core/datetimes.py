@@ -1,6 +1,6 @@
 """RFC 2822 datetimes in UTC exactly as the spec's examples print them: `Sun, 6 Apr 2014 17:59:42 +0000`."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 # Fixed English names: strftime's %a/%b follow the process locale.
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -10,7 +10,7 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 def format_rfc2822(value: datetime | None) -> str | None:
     if value is None:
         return None
-    value = value.astimezone(timezone.utc)
+    value = value.astimezone(UTC)
     return (
         f"{_DAYS[value.weekday()]}, {value.day} {_MONTHS[value.month - 1]} {value.year} "
         f"{value.hour:02d}:{value.minute:02d}:{value.second:02d} +0000"

@@ -1,0 +1,113 @@
+"""End-to-end fixtures: a real Celery worker (and beat) on Redis, against the pytest database and the
+local Docker engine. Every Docker container the tests make carries the label tutum.instance=test and
+is removed at the end of the session."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import docker
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+from tests.e2e.helpers import remove_test_containers
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    client = docker.DockerClient(base_url=settings.DOCKER_HOST)
+    client.ping()
+    remove_test_containers(client)
+    yield client
+    remove_test_containers(client)
+
+
+def _start(args, env, log_path):
+    log = open(log_path, "w")
+    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _worker_env(extra=None):
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "DATABASE_CONN_MAX_AGE": "0",
+        "TUTUM_SWEEP_INTERVAL_SECONDS": "2",
+        "TUTUM_STUCK_AFTER_SECONDS": "5",
+        "TUTUM_STOP_TIMEOUT_SECONDS": "2",
+    }
+    env.update(extra or {})
+    return env
+
+
+class Worker:
+    """A Celery worker process (and a beat) that can be killed and started again, as the tests need."""
+
+    def __init__(self, log_dir: Path, extra_env=None):
+        self.log_dir = log_dir
+        self.env = _worker_env(extra_env)
+        self.worker = None
+        self.beat = None
+        self.starts = 0
+
+    def start(self):
+        self.starts += 1
+        celery = [sys.executable, "-m", "celery", "-A", "tutumserver"]
+        self.worker = _start(
+            [*celery, "worker", "-P", "threads", "-c", "8", "-l", "info", "-n", f"e2e{self.starts}@%h"],
+            self.env,
+            self.log_dir / f"worker-{self.starts}.log",
+        )
+        if self.beat is None or self.beat.poll() is not None:
+            self.beat = _start(
+                [*celery, "beat", "-l", "info", "-s", str(self.log_dir / "beat-schedule")],
+                self.env,
+                self.log_dir / "beat.log",
+            )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout=30):
+        log = self.log_dir / f"worker-{self.starts}.log"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if "ready." in log.read_text(errors="replace"):
+                return
+            if self.worker.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise RuntimeError(f"worker did not start:\n{log.read_text(errors='replace')[-4000:]}")
+
+    def kill(self, sig=9):
+        if self.worker and self.worker.poll() is None:
+            os.killpg(self.worker.pid, sig)
+            self.worker.wait(timeout=30)
+
+    def stop(self):
+        for proc in (self.worker, self.beat):
+            if proc and proc.poll() is None:
+                os.killpg(proc.pid, 15)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, 9)
+                    proc.wait()
+
+
+@pytest.fixture(scope="session")
+def worker(django_db_setup, django_db_blocker, docker_client, tmp_path_factory):
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    w = Worker(tmp_path_factory.mktemp("celery"))
+    w.start()
+    yield w
+    w.stop()
