@@ -1,6 +1,7 @@
 """The docker-py implementation of the driver. The only module that imports docker."""
 
 import threading
+from collections.abc import Iterator
 from datetime import datetime
 
 import docker
@@ -8,6 +9,7 @@ import requests
 from docker import errors as docker_errors
 
 from .base import (
+    ContainerEvent,
     ContainerInfo,
     ContainerSpec,
     DriverError,
@@ -17,8 +19,6 @@ from .base import (
     PortSpec,
     RegistryAuth,
 )
-
-_ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -163,6 +163,26 @@ class DockerDriver:
             command=list(config.get("Cmd") or []),
             entrypoint=list(config.get("Entrypoint") or []),
         )
+
+    def events(self, labels: dict[str, str]) -> Iterator[ContainerEvent]:
+        """Container events of our containers, as they happen; ends (or raises NodeUnreachable) when the
+        connection to the engine drops. Uses its own client: the stream holds a connection forever."""
+        client = docker.APIClient(base_url=self.base_url, timeout=None)
+        filters = {"type": "container", "label": [f"{k}={v}" for k, v in labels.items()]}
+        try:
+            for event in client.events(decode=True, filters=filters):
+                attributes = (event.get("Actor") or {}).get("Attributes") or {}
+                exit_code = attributes.get("exitCode")
+                yield ContainerEvent(
+                    container_id=event.get("id", ""),
+                    action=(event.get("Action") or event.get("status") or "").split(":")[0],
+                    labels={k: v for k, v in attributes.items() if k.startswith("tutum.")},
+                    exit_code=int(exit_code) if exit_code not in (None, "") else None,
+                )
+        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            raise NodeUnreachable(f"lost the event stream of {self.base_url}: {exc}") from exc
+        finally:
+            client.close()
 
     @staticmethod
     def _info(data: dict) -> ContainerInfo:
