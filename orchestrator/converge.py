@@ -220,7 +220,12 @@ def ensure_running(container: Container) -> bool:
 def _create(container: Container, node: Node, driver) -> ContainerInfo:
     spec, recorded_env = build_spec(container, node)
     if driver.inspect_image(spec.image) is None:
-        driver.pull(spec.image, spec.auth)
+        try:
+            driver.pull(spec.image, spec.auth)
+        except NodeUnreachable:
+            raise
+        except DriverError as exc:
+            raise DriverError(f"Cannot pull image {spec.image}: {exc}") from exc
     try:
         container_id = driver.create(spec)
     except NameConflict:
