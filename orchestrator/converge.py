@@ -25,6 +25,7 @@ from apps.nodes.models import Node, NodeState
 
 from .driver import ContainerSpec, DriverError, NameConflict, NodeUnreachable, PortSpec, driver_for
 from .driver.base import LABEL_APPLICATION, LABEL_CONTAINER, LABEL_GENERATION, LABEL_INSTANCE, ContainerInfo
+from .images import application_auth, ensure_image
 from .scheduler import pick_node
 
 logger = logging.getLogger(__name__)
@@ -79,10 +80,8 @@ def apply_image_defaults(application: Application) -> None:
     node = pick_node()
     driver = driver_for(node)
     try:
-        image = driver.inspect_image(application.image_name)
-        if image is None:
-            driver.pull(application.image_name)
-            image = driver.inspect_image(application.image_name)
+        auth = application_auth(application)
+        image = ensure_image(driver, application.image_repository, application.image_tag_name, auth)
     except NodeUnreachable:
         raise
     except DriverError as exc:
@@ -219,13 +218,13 @@ def ensure_running(container: Container) -> bool:
 
 def _create(container: Container, node: Node, driver) -> ContainerInfo:
     spec, recorded_env = build_spec(container, node)
-    if driver.inspect_image(spec.image) is None:
-        try:
-            driver.pull(spec.image, spec.auth)
-        except NodeUnreachable:
-            raise
-        except DriverError as exc:
-            raise DriverError(f"Cannot pull image {spec.image}: {exc}") from exc
+    application = container.application
+    try:
+        ensure_image(driver, application.image_repository, application.image_tag_name, spec.auth)
+    except NodeUnreachable:
+        raise
+    except DriverError as exc:
+        raise DriverError(f"Cannot pull image {spec.image}: {exc}") from exc
     try:
         container_id = driver.create(spec)
     except NameConflict:
@@ -309,6 +308,7 @@ def build_spec(container: Container, node: Node) -> tuple[ContainerSpec, dict[st
         publish_address=node.publish_address,
         memory_mb=memory_mb,
         cpu_shares=cpu_shares,
+        auth=application_auth(application),
     )
     return spec, recorded
 

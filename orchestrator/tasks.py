@@ -14,6 +14,7 @@ from apps.containers.models import Container
 
 from . import converge
 from .driver import NodeUnreachable
+from .images import refresh_image_task  # noqa: F401 (registers orchestrator.refresh_image)
 from .locks import try_advisory_lock
 from .scheduler import ensure_default_node
 

@@ -6,7 +6,7 @@ set -euo pipefail
 
 log() { printf '[services] %s\n' "$*" >&2; }
 
-APT_PACKAGES=(postgresql redis-server docker.io busybox-static iptables docker-registry apache2-utils)
+APT_PACKAGES=(postgresql redis-server docker.io busybox-static iptables docker-registry apache2-utils curl)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -47,6 +47,38 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { log "dockerd did not start; see /var/log/dockerd.log"; exit 1; }
 fi
 
+# Private registry for the image tests: htpasswd auth, plain HTTP on 127.0.0.1 (an insecure registry by
+# default for 127.0.0.0/8). Two fixed test accounts; each test instance pushes under <instance>/.
+REGISTRY_DIR=/var/lib/tutum-test-registry
+REGISTRY_ADDR=127.0.0.1:5000
+registry_answers() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$REGISTRY_ADDR/v2/" 2>/dev/null)" = 401 ]; }
+if ! registry_answers; then
+  mkdir -p "$REGISTRY_DIR/data"
+  if [ ! -s "$REGISTRY_DIR/htpasswd" ]; then
+    htpasswd -Bbn tutum-test 'first-Secret-7f3a' >"$REGISTRY_DIR/htpasswd"
+    htpasswd -Bbn tutum-test2 'second-Secret-9c1e' >>"$REGISTRY_DIR/htpasswd"
+  fi
+  printf '%s\n' \
+    'version: 0.1' \
+    'log:' \
+    '  level: warn' \
+    'storage:' \
+    '  filesystem:' \
+    "    rootdirectory: $REGISTRY_DIR/data" \
+    '  delete:' \
+    '    enabled: true' \
+    'http:' \
+    "  addr: $REGISTRY_ADDR" \
+    'auth:' \
+    '  htpasswd:' \
+    '    realm: basic-realm' \
+    "    path: $REGISTRY_DIR/htpasswd" >"$REGISTRY_DIR/config.yml"
+  log "starting docker-registry on $REGISTRY_ADDR"
+  nohup docker-registry serve "$REGISTRY_DIR/config.yml" >/var/log/tutum-test-registry.log 2>&1 &
+  for _ in $(seq 1 40); do registry_answers && break; sleep 0.25; done
+  registry_answers || { log "docker-registry did not start; see /var/log/tutum-test-registry.log"; exit 1; }
+fi
+
 # Local test images, built from busybox-static since nothing can be pulled.
 build_busybox_image() {
   local tag=$1
@@ -81,4 +113,4 @@ if ! docker image inspect local/httpd:latest >/dev/null 2>&1; then
     "$cid" local/httpd:latest >/dev/null
   docker rm "$cid" >/dev/null
 fi
-log "ready: postgres, redis, docker, images"
+log "ready: postgres, redis, docker, registry, images"

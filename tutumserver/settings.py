@@ -33,9 +33,9 @@ DATA_DIR = Path(env_str("TUTUM_DATA_DIR", str(BASE_DIR / "var"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 
-def _embedded_secret_key() -> str:
+def _embedded_secret_key(filename: str = "secret_key") -> str:
     """A key generated once into the data directory, so sessions survive restarts in embedded mode."""
-    path = DATA_DIR / "secret_key"
+    path = DATA_DIR / filename
     if not path.exists():
         path.write_text(secrets.token_urlsafe(50))
         path.chmod(0o600)
@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "apps.nodes",
     "apps.applications",
     "apps.containers",
+    "apps.images",
     "orchestrator",
 ]
 
@@ -181,7 +182,10 @@ TUTUM_PUBLISH_ADDRESS = env_str("TUTUM_PUBLISH_ADDRESS", "127.0.0.1")
 TUTUM_API_URL = env_str("TUTUM_API_URL", "http://127.0.0.1:8000").rstrip("/")
 TUTUM_TERMINATED_RETENTION_SECONDS = env_int("TUTUM_TERMINATED_RETENTION_SECONDS", 300)
 TUTUM_MAX_CONTAINERS_PER_APPLICATION = env_int("TUTUM_MAX_CONTAINERS_PER_APPLICATION", 100)
-TUTUM_CREDENTIALS_KEY = env_str("TUTUM_CREDENTIALS_KEY", "")
+# Encrypts registry passwords (a Fernet key, or any string: a Fernet key is derived from it with SHA-256).
+TUTUM_CREDENTIALS_KEY = env_str("TUTUM_CREDENTIALS_KEY") or _embedded_secret_key("credentials_key")
+# The API checks registry credentials through this function (apps/ does not import orchestrator/).
+TUTUM_REGISTRY_LOGIN = env_str("TUTUM_REGISTRY_LOGIN", "orchestrator.images.check_registry_login")
 TUTUM_STOP_TIMEOUT_SECONDS = env_int("TUTUM_STOP_TIMEOUT_SECONDS", 10)
 TUTUM_SWEEP_INTERVAL_SECONDS = env_int("TUTUM_SWEEP_INTERVAL_SECONDS", 15)
 TUTUM_STUCK_AFTER_SECONDS = env_int("TUTUM_STUCK_AFTER_SECONDS", 30)

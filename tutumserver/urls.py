@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 from apps.accounts.views import AuthView
 from apps.applications.views import ApplicationViewSet
 from apps.containers.views import ContainerViewSet
+from apps.images.urls import urlpatterns as image_urls
 
 # Every route answers with or without its trailing slash: no redirect that would drop a POST body.
 router = SimpleRouter(trailing_slash="/?")
@@ -18,6 +19,7 @@ api_v1 = [
     path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
     path("schema", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[])),
     *router.urls,
+    *image_urls,
 ]
 
 urlpatterns = [

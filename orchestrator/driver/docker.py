@@ -138,8 +138,25 @@ class DockerDriver:
 
     def pull(self, image: str, auth: RegistryAuth | None = None) -> None:
         repository, tag = _split_image(image)
-        auth_config = {"username": auth.username, "password": auth.password} if auth else None
+        # An empty auth_config, not None: docker-py would otherwise fall back to credentials cached in the
+        # shared client or found in ~/.docker/config.json, i.e. someone else's.
+        auth_config = {"username": auth.username, "password": auth.password} if auth else {}
         self._call(self.api.pull, repository, tag=tag, auth_config=auth_config)
+
+    def login(self, registry: str, username: str, password: str) -> None:
+        # A throwaway client: docker-py keeps accepted credentials in the client, and the shared one
+        # must never pull with a user's credentials that were not given for that pull.
+        client = docker.APIClient(base_url=self.base_url, timeout=self.api.timeout)
+        try:
+            address = "https://index.docker.io/v1/" if registry == "index.docker.io" else registry
+            self._call(client.login, username, password, registry=address, reauth=True)
+        finally:
+            client.close()
+
+    def images(self) -> "list[str]":  # `list` is a method name in this class body
+        """Every `repository:tag` on the engine (untagged images left out)."""
+        summaries = self._call(self.api.images)
+        return sorted({tag for s in summaries for tag in s.get("RepoTags") or [] if not tag.startswith("<none>")})
 
     def inspect_image(self, image: str) -> ImageInfo | None:
         try:
