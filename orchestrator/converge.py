@@ -17,7 +17,8 @@ from apps.accounts.models import ApiKey
 from apps.applications import services as application_services
 from apps.applications.choices import ApplicationState, Role
 from apps.applications.models import Application, ApplicationPort
-from apps.containers.choices import TRANSITIONAL, ContainerState
+from apps.containers import services as container_services
+from apps.containers.choices import TRANSITIONAL, ContainerState, recovery_action
 from apps.containers.links import container_link_variables
 from apps.containers.models import Container, ContainerEnvVar, ContainerPort
 from apps.core.transitions import compare_and_set
@@ -355,3 +356,40 @@ def ensure_removed(container: Container) -> bool:
     return compare_and_set(
         Container.objects, container.pk, [C.TERMINATING], C.TERMINATED, destroyed_datetime=now, modified=now
     )
+
+
+# ---------------------------------------------------------------- drift seen by events and the reconciler
+
+
+def observe_container(uuid: str) -> None:
+    """Record what Docker says about a settled container, and apply crash recovery if it stopped on its own.
+
+    Only Running and Stopped rows are looked at: in-progress rows belong to the step doing them, so a
+    user's stop (Stopping) never counts as a crash.
+    """
+    container = _load(uuid)
+    if container is None or container.node is None or container.state not in (C.RUNNING, C.STOPPED):
+        return
+    try:
+        info = driver_for(container.node).inspect(container.docker_id) if container.docker_id else None
+    except NodeUnreachable as exc:
+        _mark_node(container.node, reachable=False, error=str(exc))
+        return
+    application = container.application
+    if container.state == C.RUNNING and not (info and info.running):
+        if info is None:
+            exit_code, message = None, "The Docker container disappeared."
+        else:
+            exit_code, message = info.exit_code, exit_code_message(info.exit_code, info.oom_killed)
+        if not container_services.record_exit(container, exit_code, message):
+            return
+        logger.info("container %s stopped on its own: %s", container.unique_name, message)
+        action = recovery_action(application.autorestart, application.autoreplace, application.autodestroy, exit_code)
+        if action:
+            logger.info("container %s: crash recovery %s", container.unique_name, action)
+            container_services.recover_crashed(container, action)
+    elif container.state == C.STOPPED and info and info.running:
+        container_services.record_started_outside(container)
+    else:
+        return
+    application_services.settle_application(application.pk)

@@ -1,18 +1,13 @@
-"""Thin Celery tasks around converge.py. Arguments are uuid strings; bodies reload from the database."""
+"""Thin Celery tasks around converge.py and reconciler.py. Arguments are strings; bodies reload rows."""
 
 import logging
 
 from celery import shared_task
 from celery.signals import worker_ready
-from django.conf import settings
-from django.utils import timezone
 
-from apps.applications.choices import TRANSITIONAL as APPLICATION_TRANSITIONAL
-from apps.applications.models import Application
-from apps.containers.choices import TRANSITIONAL as CONTAINER_TRANSITIONAL
-from apps.containers.models import Container
+from apps.nodes.models import Node
 
-from . import converge
+from . import converge, reconciler
 from .driver import NodeUnreachable
 from .images import refresh_image_task  # noqa: F401 (registers orchestrator.refresh_image)
 from .locks import try_advisory_lock
@@ -24,7 +19,7 @@ RETRYING = {
     "acks_late": True,
     "autoretry_for": (NodeUnreachable,),
     "retry_backoff": 2,
-    "retry_backoff_max": 60,
+    "retry_backoff_max": 30,
     "max_retries": 8,
 }
 
@@ -41,21 +36,34 @@ def converge_container(uuid: str) -> None:
         converge_container.delay(container_uuid)
 
 
+@shared_task(name="orchestrator.observe_container", acks_late=True)
+def observe_container(uuid: str) -> None:
+    converge.observe_container(uuid)
+
+
 @shared_task(name="orchestrator.sweep", acks_late=True)
 def sweep() -> None:
-    """Wake the controller for work left in an in-progress state: a lost message or a dead worker ends here."""
+    """Periodic: wake the controller for work a lost message or a dead worker left behind, then check
+    every node for drift (one task per node)."""
     with try_advisory_lock("orchestrator.sweep") as acquired:
         if not acquired:
             return
-        stale = timezone.now() - timezone.timedelta(seconds=settings.TUTUM_STUCK_AFTER_SECONDS)
-        containers = Container.objects.filter(state__in=CONTAINER_TRANSITIONAL, modified__lt=stale)
-        applications = Application.objects.filter(state__in=APPLICATION_TRANSITIONAL, modified__lt=stale)
-        for uuid in containers.values_list("uuid", flat=True):
-            logger.info("sweep: container %s still in progress, converging again", uuid)
-            converge_container.delay(str(uuid))
-        for uuid in applications.values_list("uuid", flat=True):
-            logger.info("sweep: application %s still in progress, converging again", uuid)
-            converge_application.delay(str(uuid))
+        container_uuids, application_uuids = reconciler.stuck_work()
+    for uuid in container_uuids:
+        converge_container.delay(uuid)
+    for uuid in application_uuids:
+        converge_application.delay(uuid)
+    ensure_default_node()
+    for node_id in Node.objects.values_list("pk", flat=True):
+        reconcile_node.delay(node_id)
+
+
+@shared_task(name="orchestrator.reconcile_node", acks_late=True)
+def reconcile_node(node_id: int) -> None:
+    with try_advisory_lock(f"orchestrator.reconcile_node:{node_id}") as acquired:
+        node = Node.objects.filter(pk=node_id).first()
+        if acquired and node is not None:
+            reconciler.reconcile_node(node)
 
 
 @worker_ready.connect

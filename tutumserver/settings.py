@@ -189,6 +189,9 @@ TUTUM_REGISTRY_LOGIN = env_str("TUTUM_REGISTRY_LOGIN", "orchestrator.images.chec
 TUTUM_STOP_TIMEOUT_SECONDS = env_int("TUTUM_STOP_TIMEOUT_SECONDS", 10)
 TUTUM_SWEEP_INTERVAL_SECONDS = env_int("TUTUM_SWEEP_INTERVAL_SECONDS", 15)
 TUTUM_STUCK_AFTER_SECONDS = env_int("TUTUM_STUCK_AFTER_SECONDS", 30)
+TUTUM_GIVE_UP_AFTER_SECONDS = env_int("TUTUM_GIVE_UP_AFTER_SECONDS", 600)
+# The API reads container logs through this function (apps/ does not import orchestrator/).
+TUTUM_LOG_READER = env_str("TUTUM_LOG_READER", "orchestrator.logs.read_container_logs")
 TUTUM_CONTAINER_SIZES = {
     "XS": (256, 256),
     "S": (512, 512),
@@ -209,4 +212,3 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
-TUTUM_LOG_READER = env_str("TUTUM_LOG_READER", "orchestrator.logs.read_container_logs")

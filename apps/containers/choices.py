@@ -26,3 +26,30 @@ ALREADY_DONE_IN = {
     "start": frozenset({S.STARTING, S.RUNNING}),
     "stop": frozenset({S.STOPPING, S.STOPPED}),
 }
+
+
+class RecoveryAction(models.TextChoices):
+    """What a crash-recovery flag does to a container that stopped on its own."""
+
+    RESTART = "restart"
+    REPLACE = "replace"
+    DESTROY = "destroy"
+
+
+def recovery_action(autorestart: str, autoreplace: str, autodestroy: str, exit_code: int | None) -> str | None:
+    """The first flag that applies wins, in the order restart, replace, destroy (design.md).
+
+    A container that vanished (exit code unknown) counts as a failure.
+    """
+    failed = exit_code != 0
+
+    def applies(flag: str) -> bool:
+        return flag == "ALWAYS" or (flag == "ON_FAILURE" and failed)
+
+    if applies(autorestart):
+        return RecoveryAction.RESTART
+    if applies(autoreplace):
+        return RecoveryAction.REPLACE
+    if applies(autodestroy):
+        return RecoveryAction.DESTROY
+    return None

@@ -1,16 +1,20 @@
 """Use cases on single containers. Same rules as applications: lock, check, record, wake after commit."""
 
 from django.db import transaction
+from django.utils import timezone
 
 from apps.applications.choices import ApplicationState
 from apps.applications.models import Application
+from apps.applications.services import match_container_rows
 from apps.core.dispatch import wake
 from apps.core.exceptions import UnsuitableState
+from apps.core.transitions import compare_and_set
 
-from .choices import ALLOWED_FROM, ALREADY_DONE_IN, ContainerState
+from .choices import ALLOWED_FROM, ALREADY_DONE_IN, ContainerState, RecoveryAction
 from .models import Container
 
 CONVERGE_CONTAINER = "orchestrator.converge_container"
+CONVERGE_APPLICATION = "orchestrator.converge_application"
 C = ContainerState
 
 
@@ -56,3 +60,52 @@ def terminate_container(container: Container) -> Container:
     container.save(update_fields=["state", "modified"])
     wake(CONVERGE_CONTAINER, container.uuid)
     return container
+
+
+def record_exit(container: Container, exit_code: int | None, exit_code_msg: str) -> bool:
+    """A Running container stopped on its own (or vanished): Running -> Stopped, with how it ended."""
+    now = timezone.now()
+    return compare_and_set(
+        Container.objects,
+        container.pk,
+        [C.RUNNING],
+        C.STOPPED,
+        exit_code=exit_code,
+        exit_code_msg=exit_code_msg,
+        stopped_datetime=now,
+        modified=now,
+    )
+
+
+def record_started_outside(container: Container) -> bool:
+    """Someone started a Stopped container behind our back: Stopped -> Running."""
+    now = timezone.now()
+    return compare_and_set(
+        Container.objects, container.pk, [C.STOPPED], C.RUNNING, started_datetime=now, exit_code=None, modified=now
+    )
+
+
+@transaction.atomic
+def recover_crashed(container: Container, action: str) -> bool:
+    """Apply the crash-recovery flag that matched (design.md, "Crash recovery") to a Stopped container.
+
+    restart: Stopped -> Starting. replace: Stopped -> Terminating and a new container takes its place
+    (target unchanged). destroy: Stopped -> Terminating and the target goes down by one.
+    """
+    container, application = _locked(container)
+    if container.state != C.STOPPED or application.state in (ApplicationState.TERMINATING, ApplicationState.TERMINATED):
+        return False
+    if action == RecoveryAction.RESTART:
+        container.state = C.STARTING
+        container.save(update_fields=["state", "modified"])
+        wake(CONVERGE_CONTAINER, container.uuid)
+        return True
+    container.state = C.TERMINATING
+    container.save(update_fields=["state", "modified"])
+    if action == RecoveryAction.DESTROY:
+        application.target_num_containers = max(application.target_num_containers - 1, 0)
+        application.save(update_fields=["target_num_containers", "modified"])
+    else:
+        match_container_rows(application)
+    wake(CONVERGE_APPLICATION, application.uuid)
+    return True

@@ -3,6 +3,7 @@ local Docker engine. Every Docker container the tests make carries the label tut
 is removed at the end of the session."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -59,6 +60,7 @@ class Worker:
         self.env = _worker_env(extra_env)
         self.worker = None
         self.beat = None
+        self.events = None
         self.starts = 0
 
     def start(self):
@@ -75,6 +77,8 @@ class Worker:
                 self.env,
                 self.log_dir / "beat.log",
             )
+        if self.events is None or self.events.poll() is not None:
+            self.events = _start([sys.executable, "manage.py", "watchevents"], self.env, self.log_dir / "events.log")
         self._wait_ready()
 
     def _wait_ready(self, timeout=30):
@@ -88,13 +92,25 @@ class Worker:
             time.sleep(0.2)
         raise RuntimeError(f"worker did not start:\n{log.read_text(errors='replace')[-4000:]}")
 
+    def processes(self):
+        return [p for p in (self.worker, self.beat, self.events) if p is not None and p.poll() is None]
+
+    def pause(self):
+        for proc in self.processes():
+            os.killpg(proc.pid, signal.SIGSTOP)
+
+    def resume(self):
+        for proc in self.processes():
+            os.killpg(proc.pid, signal.SIGCONT)
+
     def kill(self, sig=9):
         if self.worker and self.worker.poll() is None:
             os.killpg(self.worker.pid, sig)
             self.worker.wait(timeout=30)
 
     def stop(self):
-        for proc in (self.worker, self.beat):
+        self.resume()
+        for proc in (self.worker, self.beat, self.events):
             if proc and proc.poll() is None:
                 os.killpg(proc.pid, 15)
                 try:
@@ -111,3 +127,24 @@ def worker(django_db_setup, django_db_blocker, docker_client, tmp_path_factory):
     w.start()
     yield w
     w.stop()
+
+
+@pytest.fixture(autouse=True)
+def _quiet_database_between_tests(request):
+    """pytest-django empties the database after each e2e test (TRUNCATE). A worker busy at that moment
+    would deadlock with it, so the worker processes are frozen, their connections closed and the test's
+    Docker containers removed first; they resume at the start of the next test."""
+    if "worker" not in request.fixturenames:
+        yield
+        return
+    worker = request.getfixturevalue("worker")
+    docker_client = request.getfixturevalue("docker_client")
+    worker.resume()
+    yield
+    worker.pause()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    remove_test_containers(docker_client)

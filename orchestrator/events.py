@@ -1,0 +1,73 @@
+"""Docker events of every node, turned into observe tasks within about a second.
+
+One thread per node streams its engine's events (our containers only, by label). Every container event
+only triggers a look: observe_container reads the truth from Docker, so a missed or repeated event is
+harmless, and the periodic reconciler catches whatever happened while the stream was down.
+"""
+
+import logging
+import threading
+
+from django.db import close_old_connections
+
+from apps.nodes.models import Node
+
+from .converge import _mark_node, instance_labels
+from .driver import NodeUnreachable, driver_for
+from .driver.base import LABEL_CONTAINER
+
+logger = logging.getLogger(__name__)
+
+WATCHED_ACTIONS = frozenset({"die", "stop", "start", "oom", "destroy", "kill"})
+NODE_REFRESH_SECONDS = 5
+
+
+def watch_node(node_id: int, stop: threading.Event) -> None:
+    """Stream one node's events until `stop` is set, reconnecting with backoff when the engine goes away."""
+    from .tasks import observe_container, reconcile_node
+
+    backoff = 1.0
+    while not stop.is_set():
+        close_old_connections()
+        node = Node.objects.filter(pk=node_id).first()
+        if node is None:
+            return
+        try:
+            driver = driver_for(node)
+            driver.ping()
+            _mark_node(node, reachable=True)
+            # Whatever happened while we were not listening: let the reconciler look now.
+            reconcile_node.delay(node.pk)
+            backoff = 1.0
+            for event in driver.events(instance_labels()):
+                if stop.is_set():
+                    return
+                uuid = event.labels.get(LABEL_CONTAINER)
+                if uuid and event.action in WATCHED_ACTIONS:
+                    logger.debug("event %s on %s", event.action, uuid)
+                    observe_container.delay(uuid)
+        except NodeUnreachable as exc:
+            _mark_node(node, reachable=False, error=str(exc))
+            logger.warning("node %s: %s; retrying in %.0fs", node.name, exc, backoff)
+        except Exception:
+            logger.exception("event stream of node %s failed; retrying in %.0fs", node.name, backoff)
+        stop.wait(backoff)
+        backoff = min(backoff * 2, 15)
+
+
+def watch_all(stop: threading.Event) -> None:
+    """Start a watcher thread for every node, including nodes registered later."""
+    from .scheduler import ensure_default_node
+
+    ensure_default_node()
+    threads: dict[int, threading.Thread] = {}
+    while not stop.is_set():
+        close_old_connections()
+        for node_id in Node.objects.values_list("pk", flat=True):
+            if node_id not in threads or not threads[node_id].is_alive():
+                thread = threading.Thread(
+                    target=watch_node, args=(node_id, stop), daemon=True, name=f"events-{node_id}"
+                )
+                thread.start()
+                threads[node_id] = thread
+        stop.wait(NODE_REFRESH_SECONDS)

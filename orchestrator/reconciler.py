@@ -1,0 +1,90 @@
+"""The periodic sweep: find every difference that events and tasks missed, and converge it.
+
+Runs from Celery beat. The global part (stuck work, applications short of containers) runs under one
+advisory lock; Docker drift is checked per node, each node under its own lock, so a slow or lost engine
+never holds up the others.
+"""
+
+import logging
+
+from django.conf import settings
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from apps.applications.choices import TRANSITIONAL as APPLICATION_TRANSITIONAL
+from apps.applications.choices import ApplicationState
+from apps.applications.models import Application
+from apps.containers.choices import TRANSITIONAL as CONTAINER_TRANSITIONAL
+from apps.containers.choices import ContainerState
+from apps.containers.models import Container
+from apps.core.transitions import compare_and_set
+from apps.nodes.models import Node
+
+from . import converge
+from .driver import NodeUnreachable, driver_for
+from .driver.base import LABEL_CONTAINER
+
+logger = logging.getLogger(__name__)
+C = ContainerState
+
+
+def stuck_work() -> tuple[list[str], list[str]]:
+    """Containers and applications left in an in-progress state longer than TUTUM_STUCK_AFTER_SECONDS
+    (a lost message, a dead worker). Starting containers older than TUTUM_GIVE_UP_AFTER_SECONDS fail."""
+    now = timezone.now()
+    give_up = now - timezone.timedelta(seconds=settings.TUTUM_GIVE_UP_AFTER_SECONDS)
+    for container in Container.objects.filter(state=C.STARTING, modified__lt=give_up):
+        reason = f"Gave up after {settings.TUTUM_GIVE_UP_AFTER_SECONDS}s: the container could not be started."
+        if compare_and_set(Container.objects, container.pk, [C.STARTING], C.START_FAILED, exit_code_msg=reason):
+            logger.warning("container %s: %s", container.unique_name, reason)
+    stale = now - timezone.timedelta(seconds=settings.TUTUM_STUCK_AFTER_SECONDS)
+    containers = Container.objects.filter(state__in=CONTAINER_TRANSITIONAL, modified__lt=stale)
+    applications = Application.objects.filter(state__in=APPLICATION_TRANSITIONAL, modified__lt=stale)
+    short = (
+        Application.objects.exclude(state__in=[*APPLICATION_TRANSITIONAL, ApplicationState.TERMINATED])
+        .annotate(live=Count("containers", filter=~Q(containers__state__in=[C.TERMINATING, C.TERMINATED])))
+        .exclude(live=F("target_num_containers"))
+    )
+    container_uuids = [str(u) for u in containers.values_list("uuid", flat=True)]
+    application_uuids = [str(u) for u in applications.values_list("uuid", flat=True)]
+    application_uuids += [str(u) for u in short.values_list("uuid", flat=True)]
+    for uuid in container_uuids:
+        logger.info("sweep: container %s still in progress, converging again", uuid)
+    for uuid in application_uuids:
+        logger.info("sweep: application %s needs converging", uuid)
+    return container_uuids, application_uuids
+
+
+def reconcile_node(node: Node) -> None:
+    """Compare the node's labelled Docker containers with the database and close every difference."""
+    driver = driver_for(node)
+    try:
+        infos = driver.list(converge.instance_labels())
+    except NodeUnreachable as exc:
+        converge._mark_node(node, reachable=False, error=str(exc))
+        logger.warning("node %s unreachable: %s", node.name, exc)
+        return
+    converge._mark_node(node, reachable=True)
+    by_uuid = {info.labels.get(LABEL_CONTAINER, ""): info for info in infos}
+
+    settled = Container.objects.filter(node=node, state__in=[C.RUNNING, C.STOPPED]).only("uuid", "state", "docker_id")
+    for container in settled:
+        info = by_uuid.get(str(container.uuid))
+        running = bool(info and info.running and info.id == container.docker_id)
+        if (container.state == C.RUNNING) != running:
+            logger.info("reconcile: %s is %s in the database but not in Docker", container.uuid, container.state)
+            converge.observe_container(str(container.uuid))
+
+    owned = set(
+        str(u)
+        for u in Container.objects.filter(uuid__in=[u for u in by_uuid if u])
+        .exclude(state=C.TERMINATED)
+        .values_list("uuid", flat=True)
+    )
+    for uuid, info in by_uuid.items():
+        if uuid not in owned:
+            logger.warning("reconcile: removing Docker container %s (%s) that nobody owns", info.name, info.id[:12])
+            try:
+                driver.remove(info.id)
+            except NodeUnreachable:
+                return
