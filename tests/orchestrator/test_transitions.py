@@ -1,0 +1,347 @@
+"""The state machines: which move is allowed from which state, and how a settled state is derived.
+
+Every operation is tried from every state through the services, on Postgres; nothing runs Docker.
+"""
+
+import pytest
+
+from apps.accounts.models import ApiKey
+from apps.applications import choices as app_choices
+from apps.applications import services as app_services
+from apps.applications.choices import ApplicationState as AS
+from apps.applications.models import Application
+from apps.containers import choices as container_choices
+from apps.containers import services as container_services
+from apps.containers.choices import ContainerState as CS
+from apps.containers.models import Container
+from apps.core.exceptions import UnsuitableState
+from tests.api.app_support import make_application, make_container, set_state, woken
+
+pytestmark = pytest.mark.django_db
+
+CONVERGE_APPLICATION = "orchestrator.converge_application"
+CONVERGE_CONTAINER = "orchestrator.converge_container"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# ---------------------------------------------------------------- the tables are design.md's
+
+
+def test_application_states_are_the_exact_strings_of_design_md():
+    assert [s.value for s in AS] == [
+        "Starting",
+        "Running",
+        "Partly running",
+        "Scaling",
+        "Redeploying",
+        "Stopping",
+        "Stopped",
+        "Start failed",
+        "Stopped with errors",
+        "Terminating",
+        "Terminated",
+    ]
+    assert app_choices.TRANSITIONAL == {AS.STARTING, AS.SCALING, AS.REDEPLOYING, AS.STOPPING, AS.TERMINATING}
+
+
+def test_application_transition_table_is_design_md():
+    settled_with_work = {AS.RUNNING, AS.PARTLY_RUNNING, AS.STOPPED, AS.STOPPED_WITH_ERRORS}
+    assert app_choices.ALLOWED_FROM == {
+        "start": {AS.STOPPED, AS.STOPPED_WITH_ERRORS, AS.START_FAILED, AS.PARTLY_RUNNING},
+        "stop": {AS.RUNNING, AS.PARTLY_RUNNING},
+        "scale": settled_with_work,
+        "redeploy": settled_with_work,
+        "terminate": set(AS) - {AS.TERMINATING, AS.TERMINATED},
+    }
+    assert app_choices.ALREADY_DONE_IN == {"start": {AS.STARTING, AS.RUNNING}, "stop": {AS.STOPPING, AS.STOPPED}}
+
+
+def test_container_transition_table_is_design_md():
+    assert [s.value for s in CS] == [
+        "Starting",
+        "Running",
+        "Stopping",
+        "Stopped",
+        "Start failed",
+        "Terminating",
+        "Terminated",
+    ]
+    assert container_choices.TRANSITIONAL == {CS.STARTING, CS.STOPPING, CS.TERMINATING}
+    assert container_choices.ALLOWED_FROM == {
+        "start": {CS.STOPPED, CS.START_FAILED},
+        "stop": {CS.RUNNING},
+        "terminate": set(CS) - {CS.TERMINATING, CS.TERMINATED},
+    }
+    assert container_choices.ALREADY_DONE_IN == {"start": {CS.STARTING, CS.RUNNING}, "stop": {CS.STOPPING, CS.STOPPED}}
+
+
+# ---------------------------------------------------------------- applications: every move through the services
+
+APPLICATION_OPERATIONS = {
+    "start": (lambda app: app_services.start_application(app), AS.STARTING),
+    "stop": (lambda app: app_services.stop_application(app), AS.STOPPING),
+    "scale": (lambda app: app_services.update_application(app, {"target_num_containers": 3}), AS.SCALING),
+    "redeploy": (lambda app: app_services.redeploy_application(app, None), AS.REDEPLOYING),
+    "terminate": (lambda app: app_services.terminate_application(app), AS.TERMINATING),
+}
+
+
+def _application_snapshot(app):
+    app = Application.objects.get(pk=app.pk)
+    containers = list(app.containers.order_by("number").values_list("number", "state", "generation"))
+    return app.state, app.target_num_containers, app.generation, containers
+
+
+@pytest.mark.parametrize("state", list(AS))
+@pytest.mark.parametrize("operation", list(APPLICATION_OPERATIONS))
+def test_every_application_operation_from_every_state(user, django_capture_on_commit_callbacks, operation, state):
+    app = make_application(user, "web", state=state, containers=2)
+    call, new_state = APPLICATION_OPERATIONS[operation]
+    before = _application_snapshot(app)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        if state in app_choices.ALREADY_DONE_IN.get(operation, ()):
+            call(app)
+            assert _application_snapshot(app) == before, "asking again changes nothing"
+            assert callbacks == []
+            return
+        if state not in app_choices.ALLOWED_FROM[operation]:
+            with pytest.raises(UnsuitableState) as refused:
+                call(app)
+            assert state in str(refused.value.detail)
+            assert _application_snapshot(app) == before
+            assert callbacks == []
+            return
+        call(app)
+    app.refresh_from_db()
+    assert app.state == new_state
+    assert woken(callbacks) == [(CONVERGE_APPLICATION, [str(app.uuid)])]
+    containers = dict(app.containers.values_list("number", "state"))
+    if operation == "stop":
+        assert all(containers[n] == CS.STOPPING for n in (1, 2) if before[3][n - 1][1] == CS.RUNNING)
+    elif operation == "terminate":
+        assert set(containers.values()) == {CS.TERMINATING}
+    elif operation == "scale":
+        assert (app.target_num_containers, containers[3]) == (3, CS.STARTING)
+    elif operation == "redeploy":
+        assert app.generation == 2
+
+
+def test_start_marks_stopped_and_failed_containers_starting_and_leaves_running_ones(user):
+    app = make_application(user, "web", state=AS.PARTLY_RUNNING, containers=3)
+    set_state(app.containers.get(number=2), CS.STOPPED)
+    set_state(app.containers.get(number=3), CS.START_FAILED)
+    app_services.start_application(app)
+    assert list(app.containers.order_by("number").values_list("state", flat=True)) == [CS.RUNNING] + [CS.STARTING] * 2
+
+
+# ---------------------------------------------------------------- containers: every move through the services
+
+CONTAINER_OPERATIONS = {
+    "start": (container_services.start_container, CS.STARTING),
+    "stop": (container_services.stop_container, CS.STOPPING),
+    "terminate": (container_services.terminate_container, CS.TERMINATING),
+}
+
+
+@pytest.mark.parametrize("state", list(CS))
+@pytest.mark.parametrize("operation", list(CONTAINER_OPERATIONS))
+def test_every_container_operation_from_every_state(user, django_capture_on_commit_callbacks, operation, state):
+    app = make_application(user, "web", state=AS.PARTLY_RUNNING, containers=2)
+    container = app.containers.get(number=1)
+    set_state(container, state)
+    call, new_state = CONTAINER_OPERATIONS[operation]
+    before = _application_snapshot(app)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        if state in container_choices.ALREADY_DONE_IN.get(operation, ()):
+            call(container)
+            assert _application_snapshot(app) == before
+            assert callbacks == []
+            return
+        if state not in container_choices.ALLOWED_FROM[operation]:
+            with pytest.raises(UnsuitableState) as refused:
+                call(container)
+            assert state in str(refused.value.detail)
+            assert _application_snapshot(app) == before
+            assert callbacks == []
+            return
+        call(container)
+    container.refresh_from_db()
+    app.refresh_from_db()
+    assert container.state == new_state
+    assert app.target_num_containers == (1 if operation == "terminate" else 2)
+    assert app.containers.get(number=2).state == CS.RUNNING
+    assert woken(callbacks) == [(CONVERGE_CONTAINER, [str(container.uuid)])]
+
+
+# ---------------------------------------------------------------- derive_state
+
+
+def _containers(*specs):
+    """Unsaved containers from (state, exit_code) pairs or bare states."""
+    result = []
+    for n, spec in enumerate(specs, start=1):
+        state, exit_code = spec if isinstance(spec, tuple) else (spec, None)
+        result.append(Container(number=n, unique_name=f"web-{n}", state=state, exit_code=exit_code))
+    return result
+
+
+@pytest.mark.parametrize(
+    ("containers", "expected"),
+    [
+        pytest.param([CS.RUNNING], AS.RUNNING, id="one-running"),
+        pytest.param([CS.RUNNING, CS.RUNNING, CS.RUNNING], AS.RUNNING, id="all-running"),
+        pytest.param([CS.RUNNING, CS.TERMINATED], AS.RUNNING, id="running-and-terminated"),
+        pytest.param([CS.RUNNING, CS.TERMINATING], AS.RUNNING, id="running-and-terminating"),
+        pytest.param([CS.RUNNING, (CS.STOPPED, 0)], AS.PARTLY_RUNNING, id="some-running-some-stopped"),
+        pytest.param([CS.RUNNING, CS.START_FAILED], AS.PARTLY_RUNNING, id="some-running-some-failed"),
+        pytest.param([(CS.STOPPED, 0), (CS.STOPPED, 0)], AS.STOPPED, id="all-stopped-cleanly"),
+        pytest.param([CS.STOPPED, CS.STOPPED], AS.STOPPED, id="all-stopped-never-ran"),
+        pytest.param([(CS.STOPPED, 0), (CS.STOPPED, 137)], AS.STOPPED_WITH_ERRORS, id="one-exit-code-not-0"),
+        pytest.param([(CS.STOPPED, 1)], AS.STOPPED_WITH_ERRORS, id="exit-code-1"),
+        pytest.param([(CS.STOPPED, -1)], AS.STOPPED_WITH_ERRORS, id="negative-exit-code"),
+        pytest.param([(CS.STOPPED, 0), CS.START_FAILED], AS.STOPPED_WITH_ERRORS, id="stopped-and-failed"),
+        pytest.param([CS.START_FAILED], AS.START_FAILED, id="none-could-start"),
+        pytest.param([CS.START_FAILED, CS.START_FAILED, CS.TERMINATED], AS.START_FAILED, id="all-live-failed"),
+        pytest.param([], AS.STOPPED, id="scaled-to-0"),
+        pytest.param([CS.TERMINATED, CS.TERMINATED], AS.STOPPED, id="all-terminated"),
+        pytest.param([(CS.TERMINATED, 1)], AS.STOPPED, id="terminated-exit-codes-do-not-count"),
+    ],
+)
+def test_derive_state(containers, expected):
+    assert app_services.derive_state(Application(), _containers(*containers)) == expected
+
+
+# ---------------------------------------------------------------- settle_application
+
+
+def _settle(app):
+    app_services.settle_application(app.pk)
+    app.refresh_from_db()
+    return app
+
+
+def _set_containers(app, *states, **fields):
+    for number, state in enumerate(states, start=1):
+        Container.objects.filter(application=app, number=number).update(state=state, **fields)
+
+
+@pytest.mark.parametrize("busy", sorted(container_choices.TRANSITIONAL))
+@pytest.mark.parametrize("state", sorted(app_choices.TRANSITIONAL - {AS.REDEPLOYING}))
+def test_settle_keeps_the_in_progress_state_while_a_container_is_in_progress(user, state, busy):
+    app = make_application(user, "web", state=state, containers=2, container_state=CS.RUNNING)
+    _set_containers(app, CS.RUNNING, busy)
+    assert _settle(app).state == state
+    assert (app.started_datetime, app.stopped_datetime, app.destroyed_datetime) == (None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("state", "containers", "expected"),
+    [
+        (AS.STARTING, [CS.RUNNING, CS.RUNNING], AS.RUNNING),
+        (AS.STARTING, [CS.RUNNING, CS.START_FAILED], AS.PARTLY_RUNNING),
+        (AS.STARTING, [CS.START_FAILED, CS.START_FAILED], AS.START_FAILED),
+        (AS.SCALING, [CS.RUNNING, CS.RUNNING], AS.RUNNING),
+        (AS.SCALING, [CS.RUNNING, CS.TERMINATED], AS.RUNNING),
+        (AS.SCALING, [CS.TERMINATED, CS.TERMINATED], AS.STOPPED),
+        (AS.STOPPING, [CS.STOPPED, CS.STOPPED], AS.STOPPED),
+        (AS.REDEPLOYING, [CS.RUNNING, CS.RUNNING], AS.RUNNING),
+        (AS.RUNNING, [CS.RUNNING, CS.STOPPED], AS.PARTLY_RUNNING),
+    ],
+)
+def test_settle_leaves_the_in_progress_state_for_the_derived_one(user, state, containers, expected):
+    app = make_application(user, "web", state=state, containers=2, container_state=CS.RUNNING)
+    _set_containers(app, *containers)
+    if state == AS.REDEPLOYING:
+        Application.objects.filter(pk=app.pk).update(generation=2)
+        Container.objects.filter(application=app).update(generation=2)
+    assert _settle(app).state == expected
+    if expected in (AS.RUNNING, AS.PARTLY_RUNNING) and state != AS.RUNNING:
+        assert app.started_datetime is not None and app.deployed_datetime is not None
+    if state == AS.STOPPING:
+        assert app.stopped_datetime is not None
+
+
+def test_settle_records_errors_of_a_stop(user):
+    app = make_application(user, "web", state=AS.STOPPING, containers=2)
+    _set_containers(app, CS.STOPPED)
+    Container.objects.filter(application=app, number=2).update(state=CS.STOPPED, exit_code=2)
+    assert _settle(app).state == AS.STOPPED_WITH_ERRORS
+    assert app.stopped_datetime is not None
+
+
+def test_settle_terminates_once_every_container_is_terminated_and_revokes_its_key(user):
+    app = make_application(user, "web", state=AS.TERMINATING, containers=2, container_state=CS.TERMINATING)
+    key, _ = ApiKey.issue(user, application_uuid=app.uuid)
+    _set_containers(app, CS.TERMINATED)
+    assert _settle(app).state == AS.TERMINATING
+    assert ApiKey.objects.active().filter(pk=key.pk).exists()
+    _set_containers(app, CS.TERMINATED, CS.TERMINATED)
+    assert _settle(app).state == AS.TERMINATED
+    assert app.destroyed_datetime is not None
+    assert not ApiKey.objects.active().filter(pk=key.pk).exists()
+    # Settling a terminated application again changes nothing.
+    destroyed = app.destroyed_datetime
+    assert _settle(app).state == AS.TERMINATED and app.destroyed_datetime == destroyed
+
+
+def test_settle_keeps_redeploying_while_old_containers_remain(user):
+    app = make_application(user, "web", state=AS.REDEPLOYING, containers=2)
+    Application.objects.filter(pk=app.pk).update(generation=2)
+    Container.objects.filter(application=app, number=1).update(generation=2)
+    assert _settle(app).state == AS.REDEPLOYING
+    Container.objects.filter(application=app, number=2).update(generation=2)
+    assert _settle(app).state == AS.RUNNING
+
+
+def test_settle_of_a_missing_application_is_none():
+    assert app_services.settle_application(10**9) is None
+
+
+# ---------------------------------------------------------------- next_redeploy_container
+
+
+def test_next_redeploy_container_replaces_one_container_at_a_time(user):
+    app = make_application(user, "web", containers=3)
+    app_services.redeploy_application(app, "2.0")
+    app.refresh_from_db()
+    assert (app.state, app.generation) == (AS.REDEPLOYING, 2)
+
+    order = []
+    for _ in range(3):
+        chosen = app_services.next_redeploy_container(app.pk)
+        assert chosen is not None
+        order.append(chosen.number)
+        chosen.refresh_from_db()
+        assert (chosen.state, chosen.generation) == (CS.STARTING, 2)
+        # Nothing else is picked while that one is in progress.
+        assert app_services.next_redeploy_container(app.pk) is None
+        assert sorted(
+            Container.objects.filter(application=app, state=CS.STARTING).values_list("number", flat=True)
+        ) == [chosen.number]
+        set_state(chosen, CS.RUNNING)
+    assert order == [1, 2, 3]
+    assert app_services.next_redeploy_container(app.pk) is None
+    assert _settle(app).state == AS.RUNNING
+
+
+def test_next_redeploy_container_waits_for_any_container_in_progress(user):
+    app = make_application(user, "web", state=AS.REDEPLOYING, containers=2)
+    Application.objects.filter(pk=app.pk).update(generation=2)
+    set_state(app.containers.get(number=2), CS.STOPPING)
+    assert app_services.next_redeploy_container(app.pk) is None
+    set_state(app.containers.get(number=2), CS.STOPPED)
+    assert app_services.next_redeploy_container(app.pk).number == 1
+
+
+def test_next_redeploy_container_skips_terminated_containers_and_needs_redeploying(user):
+    app = make_application(user, "web", state=AS.RUNNING, containers=2)
+    Application.objects.filter(pk=app.pk).update(generation=2)
+    assert app_services.next_redeploy_container(app.pk) is None  # not redeploying
+    set_state(app, AS.REDEPLOYING)
+    set_state(app.containers.get(number=1), CS.TERMINATED)
+    make_container(app, 3, state=CS.RUNNING, generation=2)
+    assert app_services.next_redeploy_container(app.pk).number == 2
