@@ -20,9 +20,9 @@ def pick_node() -> Node:
     ensure_default_node()
     live = ~Q(containers__state__in=[ContainerState.TERMINATED])
     candidates = (
-        Node.objects.filter(state=NodeState.REACHABLE)
+        Node.objects.filter(state=NodeState.REACHABLE, schedulable=True)
         .annotate(load=Count("containers", filter=live))
         .order_by("load", "id")
     )
     node = candidates.first()
-    return node or Node.objects.order_by("id").first()
+    return node or Node.objects.filter(schedulable=True).order_by("id").first() or Node.objects.order_by("id").first()

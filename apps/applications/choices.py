@@ -24,7 +24,9 @@ TRANSITIONAL = frozenset({S.STARTING, S.SCALING, S.REDEPLOYING, S.STOPPING, S.TE
 ALLOWED_FROM = {
     "start": frozenset({S.STOPPED, S.STOPPED_WITH_ERRORS, S.START_FAILED, S.PARTLY_RUNNING}),
     "stop": frozenset({S.RUNNING, S.PARTLY_RUNNING}),
-    "scale": frozenset({S.RUNNING, S.PARTLY_RUNNING, S.STOPPED, S.STOPPED_WITH_ERRORS}),
+    # Scaling again while scaling just moves the goal: the controller is level-triggered, and the last
+    # accepted target is the one that holds (see docs/decisions.md).
+    "scale": frozenset({S.RUNNING, S.PARTLY_RUNNING, S.STOPPED, S.STOPPED_WITH_ERRORS, S.SCALING}),
     "redeploy": frozenset({S.RUNNING, S.PARTLY_RUNNING, S.STOPPED, S.STOPPED_WITH_ERRORS}),
     "terminate": frozenset(set(S) - {S.TERMINATING, S.TERMINATED}),
 }

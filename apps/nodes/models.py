@@ -17,6 +17,7 @@ class Node(UuidModel):
     state = models.CharField(max_length=20, choices=NodeState.choices, default=NodeState.REACHABLE)
     last_seen = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    schedulable = models.BooleanField(default=True, help_text="New containers may be placed here.")
 
     class Meta:
         ordering = ["id"]

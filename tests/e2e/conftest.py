@@ -148,3 +148,70 @@ def _quiet_database_between_tests(request):
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
     remove_test_containers(docker_client)
+
+
+@pytest.fixture
+def second_engine(docker_client):
+    """A second engine registered as the only schedulable node, with local/busybox loaded."""
+    from apps.nodes.models import Node
+    from orchestrator.scheduler import ensure_default_node
+    from tests.e2e.engines import SecondEngine
+
+    name = f"tt{settings.TUTUM_INSTANCE}"[:8]
+    engine = SecondEngine(name, subnet_octet=200 + sum(map(ord, name)) % 50)
+    engine.destroy()
+    engine.start()
+    try:
+        engine.load_image(docker_client, "local/busybox:latest")
+        Node.objects.filter(pk=ensure_default_node().pk).update(schedulable=False)
+        engine.node = Node.objects.create(name=name, docker_host=engine.url, publish_address="127.0.0.1")
+        yield engine
+    finally:
+        engine.destroy()
+
+
+@pytest.fixture
+def broker_redis():
+    """The Redis server the test broker runs on, which the fault tests may restart (never the shared one)."""
+    import urllib.parse
+
+    port = urllib.parse.urlparse(settings.CELERY_BROKER_URL).port or 6379
+    if port == 6379:
+        pytest.fail("the broker is the shared Redis on 6379; run through scripts/test, which gives the tests their own")
+
+    class BrokerRedis:
+        def restart(self):
+            subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True)
+            deadline = time.monotonic() + 10
+            while subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).returncode == 0:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("redis did not stop")
+                time.sleep(0.1)
+            subprocess.run(
+                [
+                    "redis-server",
+                    "--daemonize",
+                    "yes",
+                    "--bind",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    "/tmp",
+                    "--logfile",
+                    f"/tmp/redis-test-{port}.log",
+                ],
+                check=True,
+            )
+            while subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).returncode != 0:
+                time.sleep(0.1)
+
+        def queued(self) -> int:
+            out = subprocess.run(["redis-cli", "-p", str(port), "llen", "celery"], capture_output=True, text=True)
+            return int(out.stdout.strip() or 0)
+
+    return BrokerRedis()
