@@ -1,25 +1,28 @@
 from django.contrib import admin
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularJSONAPIView
 from rest_framework.routers import SimpleRouter
 
 from apps.accounts.views import AuthView
 from apps.applications.views import ApplicationViewSet
 from apps.containers.views import ContainerViewSet
-from apps.images.urls import urlpatterns as image_urls
 
 # Every route answers with or without its trailing slash: no redirect that would drop a POST body.
-router = SimpleRouter(trailing_slash="/?")
+# (DRF turns any `trailing_slash` argument into "/" or "", so the optional slash is set afterwards.)
+router = SimpleRouter()
+router.trailing_slash = "/?"
 router.register("application", ApplicationViewSet, basename="application")
 router.register("container", ContainerViewSet, basename="container")
 
 api_v1 = [
-    path("auth/", AuthView.as_view(), name="auth"),
-    path("auth", AuthView.as_view()),
-    path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
-    path("schema", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[])),
+    re_path(r"^auth/?$", AuthView.as_view(), name="auth"),
+    # JSON, as every answer under /api/v1/ (the YAML default would not be).
+    re_path(
+        r"^schema/?$",
+        SpectacularJSONAPIView.as_view(authentication_classes=[], permission_classes=[]),
+        name="schema",
+    ),
     *router.urls,
-    *image_urls,
 ]
 
 urlpatterns = [
