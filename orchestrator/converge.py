@@ -218,6 +218,10 @@ def ensure_running(container: Container) -> bool:
 
 
 def _create(container: Container, node: Node, driver) -> ContainerInfo:
+    if not container.application.image_defaults_applied:
+        # The sweep can reach a container before its application's converge took the image's defaults.
+        apply_image_defaults(container.application)
+        container = _load(str(container.uuid))
     spec, recorded_env = build_spec(container, node)
     application = container.application
     try:
