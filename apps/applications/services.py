@@ -204,7 +204,7 @@ def derive_state(application: Application, containers: list[Container]) -> str:
         return S.PARTLY_RUNNING
     if all(c.state == C.START_FAILED for c in live):
         return S.START_FAILED
-    if any(c.state == C.START_FAILED or c.exit_code not in (None, 0) for c in live):
+    if any(c.state == C.START_FAILED or (c.exit_code not in (None, 0) and not c.stopped_on_request) for c in live):
         return S.STOPPED_WITH_ERRORS
     return S.STOPPED
 
@@ -251,7 +251,10 @@ def settle_application(application_pk: int) -> Application | None:
     new_state = derive_state(application, containers)
     if new_state == application.state:
         return application
-    was_running = application.state in (S.RUNNING, S.PARTLY_RUNNING)
+    # Read off the recorded times, not the current state: after Scaling or Redeploying the state no longer
+    # says whether the application was running before (a scale must not reset `started_datetime`).
+    started, stopped = application.started_datetime, application.stopped_datetime
+    was_running = started is not None and (stopped is None or stopped < started)
     if new_state in (S.RUNNING, S.PARTLY_RUNNING):
         if not was_running:
             application.started_datetime = now

@@ -453,7 +453,7 @@ def test_patch_updates_crash_recovery_flags_and_domain_without_scaling(
     assert response.json()["web_public_dns"] is None
 
 
-@pytest.mark.parametrize("state", [AS.SCALING, AS.STARTING, AS.REDEPLOYING, AS.STOPPING, AS.START_FAILED])
+@pytest.mark.parametrize("state", [AS.STARTING, AS.REDEPLOYING, AS.STOPPING, AS.START_FAILED])
 def test_patch_target_in_an_unsuitable_state_is_400_naming_the_state(api, running, state):
     set_state(running, state)
     response = api.patch(app_uri(running), {"target_num_containers": 5}, format="json")
@@ -462,6 +462,19 @@ def test_patch_target_in_an_unsuitable_state_is_400_naming_the_state(api, runnin
     assert running.containers.count() == 2
     running.refresh_from_db()
     assert (running.state, running.target_num_containers) == (state, 2)
+
+
+def test_patch_target_while_scaling_moves_the_goal(api, user, django_capture_on_commit_callbacks):
+    """A recorded departure from design.md (commit a631ad2): the last accepted target holds."""
+    app = make_application(user, "web", state=AS.RUNNING, containers=2)
+    assert api.patch(app_uri(app), {"target_num_containers": 4}, format="json").json()["state"] == "Scaling"
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = api.patch(app_uri(app), {"target_num_containers": 3}, format="json")
+    assert response.status_code == 202, response.content
+    assert (response.json()["state"], response.json()["target_num_containers"]) == ("Scaling", 3)
+    states = dict(app.containers.values_list("number", "state"))
+    assert states == {1: CS.RUNNING, 2: CS.RUNNING, 3: CS.STARTING, 4: CS.TERMINATING}
+    assert woken(callbacks) == [(CONVERGE_APPLICATION, [str(app.uuid)])]
 
 
 @pytest.mark.parametrize("state", [AS.TERMINATING, AS.TERMINATED])
