@@ -1,0 +1,118 @@
+"""The plumbing under everything else: a real worker consumes tasks sent through Redis, and the driver
+reaches the Docker engine."""
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from apps.applications.models import Application
+from apps.containers.models import Container
+from orchestrator.driver import driver_for
+from orchestrator.driver.base import LABEL_APPLICATION, LABEL_CONTAINER, LABEL_INSTANCE
+from orchestrator.scheduler import ensure_default_node
+from tutumserver.celery import app as celery_app
+
+from .helpers import wait_for, wait_for_state
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def _worker_log(worker) -> str:
+    return (worker.log_dir / f"worker-{worker.starts}.log").read_text(errors="replace")
+
+
+def _recorded_application(owner, name: str) -> Application:
+    """An application written straight to the database: nothing wakes the controller for it."""
+    return Application.objects.create(
+        owner=owner,
+        name=name,
+        unique_name=name,
+        image_repository="local/busybox",
+        run_command="sleep 3600",
+        target_num_containers=1,
+        state="Starting",
+    )
+
+
+def _docker_containers(docker_client, application_uuid):
+    return docker_client.containers.list(all=True, filters={"label": f"{LABEL_APPLICATION}={application_uuid}"})
+
+
+def test_driver_reaches_the_engine(docker_client):
+    driver = driver_for(ensure_default_node())
+    driver.ping()
+    image = driver.inspect_image("local/busybox:latest")
+    assert image is not None
+    assert image.id == docker_client.images.get("local/busybox:latest").id.removeprefix("sha256:")
+    assert image.command == ["/bin/sh"]
+    httpd = driver.inspect_image("local/httpd:latest")
+    assert [(p.inner_port, p.protocol) for p in httpd.ports] == [(80, "tcp")]
+    assert httpd.env["SERVER"] == "busybox-httpd"
+    assert driver.inspect_image(f"local/no-such-image-{settings.TUTUM_INSTANCE}:nope") is None
+
+
+def test_worker_consumes_a_task_sent_through_redis(worker, docker_client, user, api):
+    assert settings.CELERY_BROKER_URL.startswith("redis://")
+    application = _recorded_application(user, "direct")
+    assert not Container.objects.filter(application=application).exists()
+
+    result = celery_app.send_task("orchestrator.converge_application", args=[str(application.uuid)])
+    wait_for(
+        lambda: f"orchestrator.converge_application[{result.id}] received" in _worker_log(worker),
+        timeout=30,
+        message=f"the worker to receive task {result.id}",
+    )
+
+    body = wait_for_state(api, f"/api/v1/application/{application.uuid}/", "Running")
+    assert body["running_num_containers"] == 1
+    (container,) = Container.objects.filter(application=application)
+    assert container.state == "Running" and container.docker_id
+    (docker_container,) = _docker_containers(docker_client, application.uuid)
+    assert docker_container.id == container.docker_id
+    assert docker_container.status == "running"
+    assert docker_container.attrs["Config"]["Cmd"] == ["sleep", "3600"]
+    labels = docker_container.labels
+    assert labels[LABEL_INSTANCE] == settings.TUTUM_INSTANCE
+    assert labels[LABEL_CONTAINER] == str(container.uuid)
+    assert docker_container.name == f"{settings.TUTUM_INSTANCE}-direct-1-alice"
+
+
+def test_sweep_sent_by_name_converges_forgotten_work(worker, docker_client, user, api):
+    application = _recorded_application(user, "forgotten")
+    # As if its message had been lost long ago: older than TUTUM_STUCK_AFTER_SECONDS of the worker.
+    Application.objects.filter(pk=application.pk).update(modified=timezone.now() - timezone.timedelta(minutes=5))
+
+    result = celery_app.send_task("orchestrator.sweep")
+    wait_for(
+        lambda: f"orchestrator.sweep[{result.id}] received" in _worker_log(worker),
+        timeout=30,
+        message=f"the worker to receive sweep {result.id}",
+    )
+    wait_for_state(api, f"/api/v1/application/{application.uuid}/", "Running")
+    (docker_container,) = _docker_containers(docker_client, application.uuid)
+    assert docker_container.status == "running"
+
+
+def test_api_request_wakes_the_worker_from_create_to_terminate(worker, docker_client, api):
+    response = api.post(
+        "/api/v1/application/",
+        {"image": "local/busybox", "name": "sleeper", "run_command": "sleep 3600", "target_num_containers": 1},
+        format="json",
+    )
+    assert response.status_code == 202, response.content
+    app = response.json()
+    assert app["state"] == "Starting"
+
+    app = wait_for_state(api, app["resource_uri"], "Running")
+    assert app["running_num_containers"] == 1
+    assert app["started_datetime"].endswith(" +0000")
+    (docker_container,) = _docker_containers(docker_client, app["uuid"])
+    assert docker_container.status == "running"
+    assert docker_container.attrs["Config"]["Cmd"] == ["sleep", "3600"]
+
+    response = api.delete(app["resource_uri"])
+    assert response.status_code == 202, response.content
+    assert response.json()["state"] == "Terminating"
+    app = wait_for_state(api, app["resource_uri"], "Terminated")
+    assert app["destroyed_datetime"] is not None
+    wait_for(lambda: not _docker_containers(docker_client, app["uuid"]), timeout=30, message="the container gone")
