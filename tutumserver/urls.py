@@ -6,6 +6,8 @@ from rest_framework.routers import SimpleRouter
 from apps.accounts.views import AuthView
 from apps.applications.views import ApplicationViewSet
 from apps.containers.views import ContainerViewSet
+from apps.images.urls import urlpatterns as image_urls
+from apps.nodes.views import NodeViewSet
 
 # Every route answers with or without its trailing slash: no redirect that would drop a POST body.
 # (DRF turns any `trailing_slash` argument into "/" or "", so the optional slash is set afterwards.)
@@ -13,6 +15,7 @@ router = SimpleRouter()
 router.trailing_slash = "/?"
 router.register("application", ApplicationViewSet, basename="application")
 router.register("container", ContainerViewSet, basename="container")
+router.register("node", NodeViewSet, basename="node")
 
 api_v1 = [
     re_path(r"^auth/?$", AuthView.as_view(), name="auth"),
@@ -23,6 +26,7 @@ api_v1 = [
         name="schema",
     ),
     *router.urls,
+    *image_urls,
 ]
 
 urlpatterns = [

@@ -37,6 +37,8 @@ class Container(UuidModel):
     docker_id = models.CharField(max_length=64, blank=True)
     exit_code = models.IntegerField(null=True, blank=True)
     exit_code_msg = models.TextField(null=True, blank=True)
+    # A stop we asked for: Docker's SIGKILL after the timeout (137) is then no error of the application.
+    stopped_on_request = models.BooleanField(default=False)
     deployed_datetime = models.DateTimeField(null=True, blank=True)
     started_datetime = models.DateTimeField(null=True, blank=True)
     stopped_datetime = models.DateTimeField(null=True, blank=True)

@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from apps.core.fields import Rfc2822DateTimeField
 from apps.core.uris import application_uri, container_uri
+from apps.nodes.models import NodeState
 
 from .links import container_link_variables
 
@@ -20,7 +21,7 @@ class ContainerSerializer(serializers.Serializer):
     destroyed_datetime = Rfc2822DateTimeField()
     entrypoint = serializers.CharField(source="application.entrypoint")
     exit_code = serializers.IntegerField(allow_null=True)
-    exit_code_msg = serializers.CharField(allow_null=True)
+    exit_code_msg = serializers.SerializerMethodField()
     image_name = serializers.CharField(source="application.image_name")
     image_tag = serializers.CharField(source="application.image_tag_uri")
     name = serializers.CharField(source="application.name")
@@ -38,6 +39,12 @@ class ContainerSerializer(serializers.Serializer):
 
     def get_resource_uri(self, container) -> str:
         return container_uri(container.uuid)
+
+    def get_exit_code_msg(self, container) -> str | None:
+        node = container.node
+        if node is not None and node.state == NodeState.UNREACHABLE and container.state != "Terminated":
+            return f"Node {node.name} is unreachable; {container.state} is the last known state."
+        return container.exit_code_msg
 
     def get_container_ports(self, container) -> list[dict]:
         uri = container_uri(container.uuid)

@@ -72,6 +72,7 @@ def record_exit(container: Container, exit_code: int | None, exit_code_msg: str)
         C.STOPPED,
         exit_code=exit_code,
         exit_code_msg=exit_code_msg,
+        stopped_on_request=False,
         stopped_datetime=now,
         modified=now,
     )

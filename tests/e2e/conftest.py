@@ -211,7 +211,12 @@ def broker_redis():
                 time.sleep(0.1)
 
         def queued(self) -> int:
-            out = subprocess.run(["redis-cli", "-p", str(port), "llen", "celery"], capture_output=True, text=True)
-            return int(out.stdout.strip() or 0)
+            """Messages waiting in the queue plus those handed to a worker and not yet acknowledged."""
+
+            def ask(*command):
+                out = subprocess.run(["redis-cli", "-p", str(port), *command], capture_output=True, text=True)
+                return int(out.stdout.strip() or 0)
+
+            return ask("llen", "celery") + ask("hlen", "unacked")
 
     return BrokerRedis()
