@@ -103,7 +103,9 @@ def test_redis_restart_with_work_queued(worker, docker_client, api, broker_redis
     try:
         first = create(api, "queued-a", target=2)
         second = create(api, "queued-b", target=1)
-        assert broker_redis.queued() >= 2
+        # One of the two may already sit in the frozen worker's socket (popped, never acknowledged):
+        # lost with the worker's connection, which is a lost message too.
+        assert broker_redis.queued() >= 1
         broker_redis.restart()  # no persistence: the queued messages are gone
         restarted_at = time.monotonic()
         assert broker_redis.queued() == 0
