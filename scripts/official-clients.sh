@@ -6,7 +6,8 @@
 # tests/e2e/test_official_clients.py call this script; it is safe to run twice and in parallel (a lock),
 # and a second run reuses what is there unless this script changed. Prints the venv's path.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+SELF="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
+cd "$(dirname "$SELF")/.."
 
 SDK_VERSION=0.7.5
 CLI_VERSION=0.7.5.1
@@ -20,7 +21,7 @@ DOCKER_PY=docker-py==0.3.2
 DIR=var/clients
 VENV=$DIR/venv
 PYTHON=${PYTHON:-python3}
-STAMP="$VENV/.built-$(sha256sum "$0" | cut -c1-16)"
+STAMP="$VENV/.built-$(sha256sum "$SELF" | cut -c1-16)"
 
 mkdir -p "$DIR"
 exec 9>"$DIR/.lock"

@@ -128,16 +128,19 @@ def sdk(venv: Path, env: dict, code: str) -> dict:
     return json.loads(result.stdout)
 
 
+def _docker(docker_client, application_uuid) -> dict[str, dict]:
+    """The application's Docker containers by name, from one list call: no per-container inspect, which a
+    container removed meanwhile (scale down, redeploy) would answer with 404."""
+    summaries = docker_client.api.containers(all=True, filters={"label": f"{LABEL_APPLICATION}={application_uuid}"})
+    return {s["Names"][0].lstrip("/"): s for s in summaries}
+
+
 def _docker_states(docker_client, application_uuid) -> dict[str, str]:
-    return {c.name: c.status for c in _docker(docker_client, application_uuid)}
-
-
-def _docker(docker_client, application_uuid):
-    return docker_client.containers.list(all=True, filters={"label": f"{LABEL_APPLICATION}={application_uuid}"})
+    return {name: s["State"] for name, s in _docker(docker_client, application_uuid).items()}
 
 
 def _generations(docker_client, application_uuid) -> set[str]:
-    return {c.labels[LABEL_GENERATION] for c in _docker(docker_client, application_uuid)}
+    return {s["Labels"][LABEL_GENERATION] for s in _docker(docker_client, application_uuid).values()}
 
 
 def _docker_name(unique_name: str) -> str:
@@ -303,11 +306,11 @@ def test_cli_settings_alias_ports_and_redeploy(worker, docker_client, cli, api):
     assert (row["NAME"], row["WEB HOSTNAME"]) == ("web", "www.example.com")
 
     # `cluster redeploy` POSTs {"tag": null}, then {"tag": "latest"}: every container is replaced, names kept.
-    before = {c.name: c.id for c in _docker(docker_client, uuid)}
+    before = {name: s["Id"] for name, s in _docker(docker_client, uuid).items()}
     assert cli("cluster", "redeploy", "web").strip() == uuid
     wait_for(lambda: _generations(docker_client, uuid) == {"2"}, message="containers of generation 2")
     app = wait_for_state(api, uri, "Running")
-    after = {c.name: c.id for c in _docker(docker_client, uuid)}
+    after = {name: s["Id"] for name, s in _docker(docker_client, uuid).items()}
     assert sorted(after) == sorted(before) == [_docker_name("web-1"), _docker_name("web-2")]
     assert not set(after.values()) & set(before.values())
     assert cli("cluster", "redeploy", "-t", "latest", "web").strip() == uuid
