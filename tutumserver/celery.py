@@ -2,7 +2,10 @@ import os
 
 from celery import Celery
 
+from .broker import use_atomic_filesystem_transport
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tutumserver.settings")
+use_atomic_filesystem_transport()
 
 app = Celery("tutumserver")
 app.config_from_object("django.conf:settings", namespace="CELERY")
