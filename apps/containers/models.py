@@ -1,24 +1,17 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 
-from apps.core.models import UuidModel
+from apps.core.models import RetainedQuerySet, UuidModel
 
 from .choices import ContainerState
 
 
-class ContainerQuerySet(models.QuerySet):
+class ContainerQuerySet(RetainedQuerySet):
     def owned_by(self, user):
         return self.filter(application__owner=user)
 
     def live(self):
         return self.exclude(state__in=[ContainerState.TERMINATING, ContainerState.TERMINATED])
-
-    def visible_in_lists(self):
-        from django.utils import timezone
-
-        cutoff = timezone.now() - timezone.timedelta(seconds=settings.TUTUM_TERMINATED_RETENTION_SECONDS)
-        return self.filter(Q(destroyed_datetime__isnull=True) | Q(destroyed_datetime__gte=cutoff))
 
 
 class Container(UuidModel):

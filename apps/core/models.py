@@ -1,6 +1,9 @@
 import uuid
 
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 
 
 class UuidModel(models.Model):
@@ -12,3 +15,11 @@ class UuidModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class RetainedQuerySet(models.QuerySet):
+    """Rows with a `destroyed_datetime`: terminated ones stay in lists for the retention period (design.md)."""
+
+    def visible_in_lists(self):
+        cutoff = timezone.now() - timezone.timedelta(seconds=settings.TUTUM_TERMINATED_RETENTION_SECONDS)
+        return self.filter(Q(destroyed_datetime__isnull=True) | Q(destroyed_datetime__gte=cutoff))
