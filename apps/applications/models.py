@@ -1,33 +1,39 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 
-from apps.core.models import UuidModel
+from apps.core.models import RetainedQuerySet, UuidModel
 from apps.core.uris import image_tag_uri
 
 from .choices import ApplicationState, ContainerSize, Protocol, RecoveryPolicy
 
 
-class ApplicationQuerySet(models.QuerySet):
+def _container_count(condition: Q):
+    from apps.containers.models import Container
+
+    containers = Container.objects.filter(condition, application=OuterRef("pk")).order_by().values("application")
+    return Coalesce(Subquery(containers.annotate(n=Count("pk")).values("n")), 0)
+
+
+class ApplicationQuerySet(RetainedQuerySet):
     def owned_by(self, user):
         return self.filter(owner=user)
 
     def with_counts(self):
-        """Container counts computed in the same query, so lists cost the same whatever the page size."""
+        """Container counts computed in the same query, so lists cost the same whatever the page size.
+
+        Correlated subqueries, not Count() over a join: a GROUP BY would drop Meta.ordering (pages without
+        ORDER BY), make count() join every container of the user, and aggregate all the user's applications
+        before LIMIT. A subquery runs only for the rows of the page, and count() leaves it out.
+        """
         from apps.containers.choices import ContainerState as C
 
         return self.annotate(
-            current_num_containers=Count("containers", filter=~Q(containers__state=C.TERMINATED)),
-            running_num_containers=Count("containers", filter=Q(containers__state=C.RUNNING)),
-            stopped_num_containers=Count("containers", filter=Q(containers__state=C.STOPPED)),
+            current_num_containers=_container_count(~Q(state=C.TERMINATED)),
+            running_num_containers=_container_count(Q(state=C.RUNNING)),
+            stopped_num_containers=_container_count(Q(state=C.STOPPED)),
         )
-
-    def visible_in_lists(self):
-        """Live applications plus those terminated less than the retention period ago."""
-        from django.utils import timezone
-
-        cutoff = timezone.now() - timezone.timedelta(seconds=settings.TUTUM_TERMINATED_RETENTION_SECONDS)
-        return self.filter(Q(destroyed_datetime__isnull=True) | Q(destroyed_datetime__gte=cutoff))
 
 
 class Application(UuidModel):
