@@ -1,0 +1,264 @@
+"""API throughput: filtered lists, details and a rejected key, beside a static DRF endpoint (the ceiling),
+at 1,000 and at 10,000 applications (3 containers each, 10 users) in the same run, plus SQL queries per
+request for page sizes 1, 25 and 100.
+
+    .venv/bin/python bench/api.py [--smoke] [--seconds N] [--passes N] [--connections N] [--loader auto|wrk|python]
+
+Everything runs on this machine: a Postgres database of its own (dropped at the end), gunicorn with
+production settings (-w 4 --threads 4, DEBUG off) on a free port, and the load from a second process.
+"""
+
+import argparse
+import secrets
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import load as loadgen  # noqa: E402
+from bench.harness import Stack, Stopwatch, log, machine_facts, median, table  # noqa: E402
+
+USERS = 10
+CONTAINERS_PER_APP = 3
+APPS_PER_NAME = 50  # per user: the container list filtered by application name returns the same rows at any size
+
+
+def populate(start: int, stop: int, users, node, using: str = "default") -> None:
+    """Applications start..stop-1 (spread over the users) with their containers and ports, by bulk_create."""
+    from django.db import connections
+    from django.utils import timezone
+
+    from apps.applications.models import Application, ApplicationPort
+    from apps.containers.models import Container, ContainerPort
+
+    now = timezone.now()
+    applications = []
+    for i in range(start, stop):
+        owner, k = users[i % len(users)], i // len(users)
+        name = f"app{k // APPS_PER_NAME}"
+        running = k % 5 != 4
+        applications.append(
+            Application(
+                owner=owner,
+                name=name,
+                unique_name=name if k % APPS_PER_NAME == 0 else f"{name}-{k % APPS_PER_NAME + 1}",
+                image_repository="local/busybox",
+                image_defaults_applied=True,
+                run_command="sleep 3600",
+                target_num_containers=CONTAINERS_PER_APP,
+                state="Running" if running else "Stopped",
+                next_container_number=CONTAINERS_PER_APP + 1,
+                deployed_datetime=now,
+                started_datetime=now,
+                stopped_datetime=None if running else now,
+            )
+        )
+    Application.objects.using(using).bulk_create(applications, batch_size=2000)
+    ApplicationPort.objects.using(using).bulk_create(
+        (ApplicationPort(application=a, inner_port=80, protocol="tcp") for a in applications), batch_size=5000
+    )
+    containers = [
+        Container(
+            application=a,
+            node=node,
+            number=n,
+            unique_name=f"{a.unique_name}-{n}",
+            state=a.state,
+            docker_id=f"{a.pk:032x}{n:032x}",
+            deployed_datetime=now,
+            started_datetime=now,
+            stopped_datetime=a.stopped_datetime,
+            exit_code=None if a.state == "Running" else 0,
+            exit_code_msg=None if a.state == "Running" else "Exit code 0 (Success)",
+        )
+        for a in applications
+        for n in range(1, CONTAINERS_PER_APP + 1)
+    ]
+    Container.objects.using(using).bulk_create(containers, batch_size=5000)
+    ContainerPort.objects.using(using).bulk_create(
+        (
+            ContainerPort(container=c, inner_port=80, outer_port=32768 + c.pk % 20000, protocol="tcp")
+            for c in containers
+        ),
+        batch_size=5000,
+    )
+    with connections[using].cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def endpoints(username: str, key: str, app_uuid: str, container_uuid: str) -> list[tuple[str, str, dict, int]]:
+    auth = {"Authorization": f"ApiKey {username}:{key}"}
+    wrong = {"Authorization": f"ApiKey {username}:{'0' * 40}"}
+    return [
+        ("ceiling (static DRF, no auth)", "/bench/ceiling/", {}, 200),
+        ("ceiling + ApiKey auth", "/bench/ceiling-auth/", auth, 200),
+        ("application list ?state=Running&limit=25", "/api/v1/application/?state=Running&limit=25", auth, 200),
+        ("container list ?application__name=app0", "/api/v1/container/?application__name=app0&limit=25", auth, 200),
+        ("application detail", f"/api/v1/application/{app_uuid}/", auth, 200),
+        ("container detail", f"/api/v1/container/{container_uuid}/", auth, 200),
+        ("rejected key (401)", "/api/v1/application/?state=Running&limit=25", wrong, 401),
+    ]
+
+
+def count_queries(username: str, key: str, app_uuid: str, container_uuid: str) -> list[list]:
+    """SQL queries per request, in-process through Django's test client (same settings, same database)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    auth = {"HTTP_AUTHORIZATION": f"ApiKey {username}:{key}"}
+    wrong = {"HTTP_AUTHORIZATION": f"ApiKey {username}:{'0' * 40}"}
+    cases = []
+    for limit in (1, 25, 100):
+        cases.append(
+            (
+                f"application list ?state=Running&limit={limit}",
+                f"/api/v1/application/?state=Running&limit={limit}",
+                auth,
+            )
+        )
+    for limit in (1, 25, 100):
+        cases.append(
+            (
+                f"container list ?application__name=app0&limit={limit}",
+                f"/api/v1/container/?application__name=app0&limit={limit}",
+                auth,
+            )
+        )
+    cases += [
+        ("application detail", f"/api/v1/application/{app_uuid}/", auth),
+        ("container detail", f"/api/v1/container/{container_uuid}/", auth),
+        ("rejected key (401)", "/api/v1/application/", wrong),
+    ]
+    client.get("/bench/ceiling-auth/", **auth)  # the key's last_used is written once a minute, not per request
+    rows = []
+    for label, path, headers in cases:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(path, **headers)
+        objects = response.json().get("objects") if response.status_code == 200 else None
+        rows.append([label, response.status_code, len(objects) if objects is not None else "-", len(captured)])
+    return rows
+
+
+def setup_database(using: str, key: str):
+    """Ten users, the benchmark's key for the first one, the default node; returns (users, node)."""
+    from django.contrib.auth import get_user_model
+
+    from apps.accounts.models import ApiKey, hash_key
+    from apps.nodes.models import Node
+
+    users = [get_user_model().objects.db_manager(using).create(username=f"user{i}") for i in range(USERS)]
+    ApiKey.objects.using(using).create(user=users[0], key_hash=hash_key(key), prefix=key[:8], name="bench")
+    node = Node.objects.using(using).create(name="default", docker_host="unix:///var/run/docker.sock")
+    return users, node
+
+
+def targets_of(using: str) -> tuple[str, str]:
+    """An application of user0 named app0 and one of its containers: the detail endpoints' objects."""
+    from apps.containers.models import Container
+
+    container = (
+        Container.objects.using(using)
+        .select_related("application")
+        .filter(application__owner__username="user0", application__name="app0")
+        .first()
+    )
+    return str(container.application.uuid), str(container.uuid)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes and short loads (CI)")
+    parser.add_argument("--seconds", type=float, help="load per pass, endpoint and size (default 4, smoke 0.3)")
+    parser.add_argument("--passes", type=int, help="alternating passes per endpoint; medians reported (default 3)")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
+    parser.add_argument("--loader", choices=["auto", "wrk", "python"], default="auto")
+    args = parser.parse_args()
+    small, large = (10, 20) if args.smoke else (1_000, 10_000)
+    sizes = (small, large)
+    seconds = args.seconds or (0.3 if args.smoke else 4)
+    passes = args.passes or (1 if args.smoke else 3)
+    connections = 4 if args.smoke else args.connections
+    username, key = "user0", secrets.token_hex(20)
+
+    # Two databases, two servers: the small and the large one are loaded in alternation, so a busier moment
+    # of the machine falls on both sizes alike and the latency ratio measures the size, not the moment.
+    with Stack("api", smoke=args.smoke, extra_databases=("small",)) as stack:
+        watch = Stopwatch()
+        users, node = setup_database("default", key)
+        populate(0, small, users, node)
+        queries = {small: count_queries(username, key, *targets_of("default"))}
+        populate(small, large, users, node)
+        queries[large] = count_queries(username, key, *targets_of("default"))
+        small_users, small_node = setup_database("small", key)
+        populate(0, small, small_users, small_node, using="small")
+        log(f"{large:,} + {small:,} applications with {CONTAINERS_PER_APP} containers each in {watch():.1f}s")
+        urls = {large: stack.start_api(), small: stack.start_api(database="small")}
+        objects = {large: targets_of("default"), small: targets_of("small")}
+
+        runs: dict[tuple[str, int], list[loadgen.Load]] = {}
+        for index in range(len(endpoints(username, key, "a", "c"))):
+            for pass_ in range(passes):
+                for size in sizes:
+                    label, path, headers, expect = endpoints(username, key, *objects[size])[index]
+                    if pass_ == 0 and not args.smoke:
+                        loadgen.run(urls[size] + path, headers, 1, connections, args.loader, expect)  # warm-up
+                    result = loadgen.run(urls[size] + path, headers, seconds, connections, args.loader, expect)
+                    if result.bad_status or result.errors:
+                        raise RuntimeError(f"{label}: {result.bad_status} unexpected statuses, {result.errors} errors")
+                    runs.setdefault((label, size), []).append(result)
+                    log(f"{size:>6} {label}: {result.rps:.0f}/s p50 {result.p50_ms:.1f} p99 {result.p99_ms:.1f} ms")
+
+    def summary(label, size):
+        values = runs[(label, size)]
+        return (
+            median([r.rps for r in values]),
+            median([r.p50_ms for r in values]),
+            median([r.p99_ms for r in values]),
+        )
+
+    labels = [label for label, *_ in endpoints("u", "k", "a", "c")]
+    ceiling = {size: summary(labels[0], size)[0] for size in sizes}
+    rows = []
+    for label in labels:
+        for size in sizes:
+            rps, p50, p99 = summary(label, size)
+            rows.append([label, f"{size:,}", f"{rps:.0f}", f"{p50:.1f}", f"{p99:.1f}", f"{rps / ceiling[size]:.0%}"])
+    facts = machine_facts()
+    tool = next(iter(runs.values()))[0].tool
+    print(
+        f"# API throughput ({tool}, {connections} connections, median of {passes} pass(es) of {seconds:g}s, "
+        "gunicorn -w 4 --threads 4)"
+    )
+    print("machine: " + ", ".join(f"{k} {v}" for k, v in facts.items()))
+    print()
+    print(table(rows, ["endpoint", "applications", "req/s", "p50 ms", "p99 ms", "of ceiling"]))
+    print()
+    print("# SQL queries per request")
+    qrows = [[label, f"{size:,}", status, n, q] for size in sizes for label, status, n, q in queries[size]]
+    print(table(qrows, ["request", "applications", "status", "objects", "queries"]))
+    print()
+
+    print("# Targets")
+    for label in labels[2:4]:
+        share = summary(label, large)[0] / ceiling[large]
+        authed = summary(label, large)[0] / summary(labels[1], large)[0]
+        verdict = "PASS" if share >= 0.5 else "MISS"
+        print(
+            f"{verdict} {label}: {share:.0%} of the ceiling's throughput (target >= 50%; {authed:.0%} of ceiling+auth)"
+        )
+    list_counts = [q for size in sizes for label, _, _, q in queries[size] if " list " in label]
+    constant = len(set(list_counts)) == 1 and max(list_counts) <= 5
+    print(
+        f"{'PASS' if constant else 'MISS'} queries per list request: {sorted(set(list_counts))} (target: 1 number <= 5)"
+    )
+    for label in labels[2:]:
+        ratio = summary(label, large)[1] / summary(label, small)[1]
+        verdict = "PASS" if ratio <= 1.25 else "MISS"
+        print(f"{verdict} {label}: p50 at {large:,} / p50 at {small:,} applications = {ratio:.2f} (target <= 1.25)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,244 @@
+"""Orchestration speed: an application of 20 containers from POST to all Running, and from DELETE to no
+container left, beside the same 20 containers made by a plain docker-py loop (sequential, and 4 threads:
+the engine's ceiling on this machine) and by `docker-compose up -d --scale web=20`.
+
+    .venv/bin/python bench/orchestration.py [--smoke] [--containers N] [--rounds N]
+
+The server side is real: gunicorn, a Celery worker (-P threads -c 8) on a Redis server of its own, beat and
+the events watcher, against a Postgres database of its own. Every container is labelled
+tutum.instance=<TUTUM_INSTANCE>-bench-orchestration and removed at the end.
+"""
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.harness import Stack, api_headers, log, machine_facts, median, request, run_threads, table  # noqa: E402
+
+IMAGE = "local/busybox:latest"
+COMMAND = ["sleep", "3600"]
+MEMORY_MB, CPU_SHARES = 256, 256  # container_size XS, as the server gives it
+ENV = {"BENCH": "1", "TUTUM_CONTAINER_API_URL": "http://127.0.0.1/api/v1/container/x/"}
+
+
+def labels(stack: Stack, kind: str, round_: int) -> dict[str, str]:
+    return {"tutum.instance": stack.baseline_instance, "tutum.bench": f"{kind}-{round_}"}
+
+
+# ---------------------------------------------------------------- the server
+
+
+def server_round(stack: Stack, headers: dict, n: int, round_: int) -> tuple[float, float]:
+    client = stack.docker()
+    body = {
+        "image": IMAGE,
+        "name": f"orch{round_}",
+        "target_num_containers": n,
+        "run_command": " ".join(COMMAND),
+        "container_envvars": [{"key": "BENCH", "value": "1"}],
+    }
+    started = time.monotonic()
+    status, app = request("POST", f"{stack.url}/api/v1/application/", headers, body)
+    if status != 202:
+        raise RuntimeError(f"POST application answered {status}: {app}")
+    uri = f"{stack.url}{app['resource_uri']}"
+    # Polled through the list filtered by uuid: the same fields as the detail without serializing every
+    # container and its link variables 20 times a second, which would take CPU from the worker being timed.
+    poll = f"{stack.url}/api/v1/application/?uuid={app['uuid']}"
+
+    def state():
+        _, data = request("GET", poll, headers)
+        return (data.get("objects") or [{}])[0]
+
+    deadline = started + 120
+    while True:
+        data = state()
+        if data.get("state") == "Running" and data.get("running_num_containers") == n:
+            break
+        if (
+            data.get("state") in ("Start failed", "Partly running", "Stopped with errors")
+            or time.monotonic() > deadline
+        ):
+            raise RuntimeError(
+                f"application did not reach Running: {data.get('state')}\n{stack.logs('worker')[-3000:]}"
+            )
+        time.sleep(0.05)
+    up = time.monotonic() - started
+    log(f"  {lag(app['uuid'])}")
+    running = client.api.containers(filters={"label": f"tutum.application={app['uuid']}"})
+    if len(running) != n:
+        raise RuntimeError(f"the API says Running but Docker runs {len(running)} of {n}")
+
+    started = time.monotonic()
+    status, _ = request("DELETE", uri, headers)
+    if status != 202:
+        raise RuntimeError(f"DELETE answered {status}")
+    while client.api.containers(all=True, filters={"label": f"tutum.application={app['uuid']}"}):
+        if time.monotonic() - started > 120:
+            raise RuntimeError("containers still there 120 s after terminate")
+        time.sleep(0.05)
+    down = time.monotonic() - started
+    while state().get("state") != "Terminated":
+        if time.monotonic() - started > 120:
+            raise RuntimeError("application not Terminated 120 s after terminate")
+        time.sleep(0.05)
+    return up, down
+
+
+def lag(app_uuid: str) -> str:
+    """Where the time went, from the database: POST to first and last container recorded Running."""
+    from django.db.models import Max, Min
+
+    from apps.applications.models import Application
+
+    app = Application.objects.get(uuid=app_uuid)
+    times = app.containers.aggregate(first=Min("started_datetime"), last=Max("started_datetime"))
+    first, last = ((t - app.created).total_seconds() for t in (times["first"], times["last"]))
+    return f"POST to first container Running {first:.2f}s, to last {last:.2f}s"
+
+
+# ---------------------------------------------------------------- baselines
+
+
+def dockerpy_round(stack: Stack, n: int, threads: int, round_: int) -> tuple[float, float]:
+    client = stack.docker()
+    api = client.api
+    kind = f"dockerpy{threads}"
+
+    def create_and_start(i: int) -> str:
+        host_config = api.create_host_config(
+            mem_limit=f"{MEMORY_MB}m", cpu_shares=CPU_SHARES, restart_policy={"Name": "no"}
+        )
+        created = api.create_container(
+            IMAGE,
+            command=COMMAND,
+            name=f"{stack.instance}-{kind}-{round_}-{i}",
+            labels=labels(stack, kind, round_),
+            environment=ENV,
+            host_config=host_config,
+            detach=True,
+        )
+        api.start(created["Id"])
+        ids.append(created["Id"])
+
+    ids: list[str] = []
+    started = time.monotonic()
+    run_threads(create_and_start, range(n), threads)
+    up = time.monotonic() - started
+    started = time.monotonic()
+    run_threads(lambda cid: api.remove_container(cid, force=True, v=True), list(ids), threads)
+    down = time.monotonic() - started
+    return up, down
+
+
+COMPOSE = """version: "2.4"
+services:
+  web:
+    image: {image}
+    command: {command}
+    mem_limit: {memory}m
+    cpu_shares: {cpu}
+    environment:
+{env}
+    labels:
+      tutum.instance: "{instance}"
+      tutum.bench: "compose"
+"""
+
+
+def compose_round(stack: Stack, n: int, round_: int) -> tuple[float, float] | None:
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="tutum-bench-compose-"))
+    env = "\n".join(f'      {k}: "{v}"' for k, v in ENV.items())
+    (folder / "docker-compose.yml").write_text(
+        COMPOSE.format(
+            image=IMAGE, command=COMMAND, memory=MEMORY_MB, cpu=CPU_SHARES, env=env, instance=stack.baseline_instance
+        )
+    )
+    project = f"{stack.instance}-compose-{round_}".replace("_", "-")
+    compose = [binary, "-p", project, "-f", str(folder / "docker-compose.yml")]
+    try:
+        started = time.monotonic()
+        subprocess.run([*compose, "up", "-d", "--scale", f"web={n}"], check=True, capture_output=True)
+        up = time.monotonic() - started
+        started = time.monotonic()
+        subprocess.run([*compose, "down", "-t", "0"], check=True, capture_output=True)
+        down = time.monotonic() - started
+        return up, down
+    finally:
+        subprocess.run([*compose, "down", "-t", "0"], capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- main
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="2 containers, 1 round (CI)")
+    parser.add_argument("--containers", type=int, help="containers per application (default 20, smoke 2)")
+    parser.add_argument("--rounds", type=int, help="rounds of each method; medians are reported (default 3)")
+    args = parser.parse_args()
+    n = args.containers or (2 if args.smoke else 20)
+    rounds = args.rounds or (1 if args.smoke else 3)
+
+    times: dict[str, list[tuple[float, float]]] = {}
+    with Stack("orchestration", smoke=args.smoke) as stack:
+        username, key = stack.user_with_key()
+        headers = api_headers(username, key)
+        stack.start_api(workers=2)
+        stack.start_worker()
+        stack.docker().images.get(IMAGE)  # fails early when the test image was never built
+        for round_ in range(rounds):
+            # Interleaved, so that a slower moment of the machine hits every method alike.
+            methods = {
+                "tutumserver (API + worker -P threads -c 8)": lambda r=round_: server_round(stack, headers, n, r),
+                "docker-py, sequential": lambda r=round_: dockerpy_round(stack, n, 1, r),
+                "docker-py, 4 threads": lambda r=round_: dockerpy_round(stack, n, 4, r),
+                f"docker-compose up -d --scale web={n}": lambda r=round_: compose_round(stack, n, r),
+            }
+            for label, method in methods.items():
+                result = method()
+                if result is None:
+                    log(f"{label}: docker-compose is not installed; skipped")
+                    continue
+                times.setdefault(label, []).append(result)
+                log(f"round {round_ + 1}/{rounds} {label}: up {result[0]:.2f}s, down {result[1]:.2f}s")
+
+    ceiling = median([up for up, _ in times["docker-py, 4 threads"]])
+    rows = []
+    for label, values in times.items():
+        up, down = median([u for u, _ in values]), median([d for _, d in values])
+        rows.append([label, f"{up:.2f}", f"{n / up:.1f}", f"{up / ceiling:.2f}x", f"{down:.2f}"])
+    facts = machine_facts()
+    print(f"# Orchestration: {n} containers of {IMAGE} `{' '.join(COMMAND)}`, median of {rounds} round(s)")
+    print("machine: " + ", ".join(f"{k} {v}" for k, v in facts.items()))
+    print()
+    print(table(rows, ["method", "all running s", "containers/s", "vs 4 threads", "all removed s"]))
+    print()
+    print("# Targets")
+    server = median([up for up, _ in times["tutumserver (API + worker -P threads -c 8)"]])
+    ratio = server / ceiling
+    print(
+        f"{'PASS' if ratio <= 1.2 else 'MISS'} all running: {ratio:.2f}x the 4-thread docker-py time (target <= 1.2x)"
+    )
+    compose_label = f"docker-compose up -d --scale web={n}"
+    if compose_label in times:
+        compose = median([up for up, _ in times[compose_label]])
+        verdict = "PASS" if server < compose else "MISS"
+        print(f"{verdict} all running: {server:.2f}s vs docker-compose {compose:.2f}s (target: faster)")
+    else:
+        print("n/a docker-compose is not installed (apt-get install docker-compose)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

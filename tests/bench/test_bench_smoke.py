@@ -1,0 +1,91 @@
+"""The benchmarks keep working: each script runs with tiny sizes (--smoke) and prints its tables.
+
+The three run at once: each has its own Postgres database, Redis server, free ports and Docker label
+(tutum.instance=<TUTUM_INSTANCE>-bench-<name>-smoke), so they disturb neither each other nor other tests.
+No number is judged here: timings belong to bench/README.md, not to a test.
+"""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPTS = ("api", "orchestration", "reaction")
+NUMBER = r"\d+(?:\.\d+)?"
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory):
+    logs = tmp_path_factory.mktemp("bench")
+    procs = {}
+    for name in SCRIPTS:
+        procs[name] = subprocess.Popen(
+            [sys.executable, f"bench/{name}.py", "--smoke"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=open(logs / f"{name}.err", "w"),
+            text=True,
+        )
+    results = {}
+    for name, proc in procs.items():
+        try:
+            stdout, _ = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+            stdout, _ = proc.communicate(timeout=30)
+        results[name] = (proc.returncode, stdout, (logs / f"{name}.err").read_text())
+    return results
+
+
+def _run(outputs, name):
+    code, stdout, stderr = outputs[name]
+    assert code == 0, f"bench/{name}.py --smoke exited {code}:\n{stdout}\n{stderr[-4000:]}"
+    assert "machine: cores" in stdout
+    return stdout
+
+
+def _rows(stdout: str, label: str) -> list[list[str]]:
+    rows = []
+    for line in stdout.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and cells[0].startswith(label):
+            rows.append(cells)
+    assert rows, f"no row {label!r} in:\n{stdout}"
+    return rows
+
+
+def _row(stdout: str, label: str) -> list[str]:
+    return _rows(stdout, label)[0]
+
+
+def test_api_prints_throughput_latency_and_queries(outputs):
+    stdout = _run(outputs, "api")
+    for label in ("ceiling (static DRF", "application list", "container list", "application detail", "rejected key"):
+        cells = _row(stdout, label)
+        assert all(re.fullmatch(NUMBER, c) for c in cells[2:5]), cells  # req/s, p50, p99
+        assert float(cells[2]) > 0
+    # The queries table comes after the throughput table: request, applications, status, objects, queries.
+    queries = _rows(stdout, "application list ?state=Running&limit=100")[-1]
+    assert queries[2] == "200" and int(queries[4]) >= 1, queries
+    assert _rows(stdout, "rejected key (401)")[-1][2] == "401"
+    assert re.search(r"^(PASS|MISS) queries per list request", stdout, re.M)
+
+
+def test_orchestration_prints_server_and_baselines(outputs):
+    stdout = _run(outputs, "orchestration")
+    for label in ("tutumserver", "docker-py, sequential", "docker-py, 4 threads"):
+        cells = _row(stdout, label)
+        assert re.fullmatch(NUMBER, cells[1]) and float(cells[1]) > 0, cells  # all running s
+        assert re.fullmatch(NUMBER, cells[4]), cells  # all removed s
+    assert re.search(r"^(PASS|MISS) all running: " + NUMBER + "x", stdout, re.M)
+
+
+def test_reaction_prints_restart_replace_and_docker_policy(outputs):
+    stdout = _run(outputs, "reaction")
+    for label in ("tutumserver autorestart", "tutumserver autoreplace", "Docker restart_policy"):
+        cells = _row(stdout, label)
+        assert re.fullmatch(NUMBER, cells[1]) and float(cells[1]) > 0, cells
+    assert re.search(r"autorestart: " + NUMBER + "x Docker's own restart policy", stdout)
