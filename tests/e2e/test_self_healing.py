@@ -153,3 +153,33 @@ def test_container_removed_behind_our_back(worker, docker_client, api, flags, ex
     if expected == "Terminated":
         wait_for_state(api, app["resource_uri"], "Running", timeout=30)
         assert len(api.get(app["resource_uri"]).json()["containers"]) == 1
+
+
+def test_labelled_containers_nobody_owns_are_removed(worker, docker_client, api):
+    from django.conf import settings
+
+    from orchestrator.driver.base import LABEL_CONTAINER, LABEL_INSTANCE
+
+    app = create_running(api, "heal-orphans")
+    ours = docker_of(docker_client, only_container(api, app))
+    orphan = docker_client.containers.run(
+        "local/busybox:latest",
+        ["sleep", "3600"],
+        detach=True,
+        labels={LABEL_INSTANCE: settings.TUTUM_INSTANCE, LABEL_CONTAINER: "00000000-0000-4000-8000-000000000000"},
+    )
+    stranger = docker_client.containers.run("local/busybox:latest", ["sleep", "3600"], detach=True)
+    try:
+        started = time.monotonic()
+        wait_for(
+            lambda: not docker_client.containers.list(all=True, filters={"id": orphan.id}),
+            timeout=30,
+            message="the orphan to be removed",
+        )
+        report("orphan removed by the reconciler", started)
+        ours.reload()
+        assert ours.status == "running"
+        stranger.reload()  # not labelled as ours: never touched
+        assert stranger.status == "running"
+    finally:
+        stranger.remove(force=True)
