@@ -231,20 +231,10 @@ def _create(container: Container, node: Node, driver) -> ContainerInfo:
         raise
     except DriverError as exc:
         raise DriverError(f"Cannot pull image {spec.image}: {exc}") from exc
-    try:
-        container_id = driver.create(spec)
-    except NameConflict:
-        # A container of ours with this name exists: adopt it if it is this one, else it is stale.
-        stale = driver.inspect(spec.name)
-        if (
-            stale is not None
-            and stale.labels.get(LABEL_CONTAINER) == str(container.uuid)
-            and stale.labels.get(LABEL_GENERATION) == str(container.generation)
-        ):
-            return stale
-        if stale is not None:
-            driver.remove(stale.id)
-        container_id = driver.create(spec)
+    created = _create_or_adopt(container, spec, driver)
+    if isinstance(created, ContainerInfo):
+        return created
+    container_id = created
     with transaction.atomic():
         Container.objects.filter(pk=container.pk).update(docker_id=container_id, node=node)
         ContainerEnvVar.objects.filter(container=container).delete()
@@ -256,6 +246,24 @@ def _create(container: Container, node: Node, driver) -> ContainerInfo:
             ContainerPort(container=container, inner_port=p.inner_port, protocol=p.protocol) for p in spec.ports
         )
     return driver.inspect(container_id)
+
+
+def _create_or_adopt(container: Container, spec: ContainerSpec, driver) -> str | ContainerInfo:
+    """Create the Docker container; the id, or the container itself when a concurrent step of ours (a
+    redelivered message, the sweep) created it first. A stale holder of the name is removed."""
+    for _ in range(3):
+        try:
+            return driver.create(spec)
+        except NameConflict:
+            holder = driver.inspect(spec.name)
+            if holder is None:
+                continue  # removed meanwhile
+            if holder.labels.get(LABEL_CONTAINER) == str(container.uuid) and holder.labels.get(LABEL_GENERATION) == str(
+                container.generation
+            ):
+                return holder
+            driver.remove(holder.id)
+    raise DriverError(f"The Docker name {spec.name} stays taken by another container.")
 
 
 def _record_ports(container: Container, info: ContainerInfo) -> None:

@@ -12,8 +12,9 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from apps.applications.choices import TRANSITIONAL as APPLICATION_TRANSITIONAL
-from apps.applications.choices import ApplicationState
+from apps.applications.choices import ApplicationState, RecoveryPolicy
 from apps.applications.models import Application
+from apps.containers import services as container_services
 from apps.containers.choices import TRANSITIONAL as CONTAINER_TRANSITIONAL
 from apps.containers.choices import ContainerState
 from apps.containers.models import Container
@@ -30,13 +31,23 @@ C = ContainerState
 
 def stuck_work() -> tuple[list[str], list[str]]:
     """Containers and applications left in an in-progress state longer than TUTUM_STUCK_AFTER_SECONDS
-    (a lost message, a dead worker). Starting containers older than TUTUM_GIVE_UP_AFTER_SECONDS fail."""
+    (a lost message, a dead worker). Starting containers older than TUTUM_GIVE_UP_AFTER_SECONDS fail;
+    failed starts of containers with autorestart are tried again every TUTUM_RESTART_BACKOFF_SECONDS
+    (an engine restarting refuses starts for a moment; autorestart means keep trying)."""
     now = timezone.now()
     give_up = now - timezone.timedelta(seconds=settings.TUTUM_GIVE_UP_AFTER_SECONDS)
     for container in Container.objects.filter(state=C.STARTING, modified__lt=give_up):
         reason = f"Gave up after {settings.TUTUM_GIVE_UP_AFTER_SECONDS}s: the container could not be started."
         if compare_and_set(Container.objects, container.pk, [C.STARTING], C.START_FAILED, exit_code_msg=reason):
             logger.warning("container %s: %s", container.unique_name, reason)
+    crash_loop = now - timezone.timedelta(seconds=settings.TUTUM_RESTART_BACKOFF_SECONDS)
+    for container in Container.objects.filter(
+        state=C.START_FAILED,
+        modified__lt=crash_loop,
+        application__autorestart__in=[RecoveryPolicy.ON_FAILURE, RecoveryPolicy.ALWAYS],
+    ).exclude(application__state__in=[ApplicationState.TERMINATING, ApplicationState.TERMINATED]):
+        if container_services.retry_failed_start(container):
+            logger.info("container %s: autorestart tries again after a failed start", container.unique_name)
     stale = now - timezone.timedelta(seconds=settings.TUTUM_STUCK_AFTER_SECONDS)
     containers = Container.objects.filter(state__in=CONTAINER_TRANSITIONAL, modified__lt=stale)
     applications = Application.objects.filter(state__in=APPLICATION_TRANSITIONAL, modified__lt=stale)
@@ -45,9 +56,12 @@ def stuck_work() -> tuple[list[str], list[str]]:
         .annotate(live=Count("containers", filter=~Q(containers__state__in=[C.TERMINATING, C.TERMINATED])))
         .exclude(live=F("target_num_containers"))
     )
-    container_uuids = [str(u) for u in containers.values_list("uuid", flat=True)]
     application_uuids = [str(u) for u in applications.values_list("uuid", flat=True)]
     application_uuids += [str(u) for u in short.values_list("uuid", flat=True)]
+    # An application converged again fans out to its containers itself: no second task for those.
+    container_uuids = [
+        str(u) for u in containers.exclude(application__uuid__in=application_uuids).values_list("uuid", flat=True)
+    ]
     for uuid in container_uuids:
         logger.info("sweep: container %s still in progress, converging again", uuid)
     for uuid in application_uuids:

@@ -78,6 +78,11 @@ def record_exit(container: Container, exit_code: int | None, exit_code_msg: str)
     )
 
 
+def retry_failed_start(container: Container) -> bool:
+    """Start failed -> Starting, for crash recovery; the sweep converges it (it is in progress now)."""
+    return compare_and_set(Container.objects, container.pk, [C.START_FAILED], C.STARTING, modified=timezone.now())
+
+
 def record_started_outside(container: Container) -> bool:
     """Someone started a Stopped container behind our back: Stopped -> Running."""
     now = timezone.now()

@@ -47,6 +47,7 @@ def _worker_env(extra=None):
         "TUTUM_SWEEP_INTERVAL_SECONDS": "2",
         "TUTUM_STUCK_AFTER_SECONDS": "5",
         "TUTUM_STOP_TIMEOUT_SECONDS": "2",
+        "TUTUM_RESTART_BACKOFF_SECONDS": "2",
     }
     env.update(extra or {})
     return env

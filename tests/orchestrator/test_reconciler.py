@@ -24,18 +24,41 @@ def age(obj, seconds):
 
 def test_work_in_progress_past_the_stuck_timeout_is_converged_again(user, settings):
     settings.TUTUM_STUCK_AFTER_SECONDS = 30
-    stuck_app = make_application(user, "stuck", state=AS.STARTING, containers=1, container_state=CS.STARTING)
+    busy_app = make_application(user, "busy", state=AS.RUNNING, containers=1, container_state=CS.STARTING)
+    stuck_app = make_application(user, "stuck", state=AS.STARTING, containers=2, container_state=CS.STARTING)
     fresh_app = make_application(user, "fresh", state=AS.SCALING, containers=1, container_state=CS.STARTING)
-    stuck_container = stuck_app.containers.get()
-    age(stuck_app, 60)
+    stuck_container = busy_app.containers.get()
     age(stuck_container, 60)
+    age(stuck_app, 60)
+    for container in stuck_app.containers.all():
+        age(container, 60)
 
     containers, applications = reconciler.stuck_work()
 
+    # The stuck application is converged again, and fans out to its own containers: no second task for them.
+    assert applications == [str(stuck_app.uuid)]
     assert containers == [str(stuck_container.uuid)]
-    assert str(stuck_app.uuid) in applications
     assert str(fresh_app.uuid) not in applications
     assert Container.objects.get(pk=stuck_container.pk).state == CS.STARTING  # retried, not failed
+
+
+def test_a_failed_start_with_autorestart_is_tried_again_after_the_backoff(user, settings):
+    settings.TUTUM_RESTART_BACKOFF_SECONDS = 10
+    again = make_application(
+        user, "again", state=AS.START_FAILED, containers=1, container_state=CS.START_FAILED, autorestart="ON_FAILURE"
+    )
+    soon = make_application(
+        user, "soon", state=AS.START_FAILED, containers=1, container_state=CS.START_FAILED, autorestart="ALWAYS"
+    )
+    never = make_application(user, "never", state=AS.START_FAILED, containers=1, container_state=CS.START_FAILED)
+    age(again.containers.get(), 11)
+    age(never.containers.get(), 11)
+
+    reconciler.stuck_work()
+
+    assert again.containers.get().state == CS.STARTING
+    assert soon.containers.get().state == CS.START_FAILED  # within the backoff
+    assert never.containers.get().state == CS.START_FAILED  # no autorestart: a failed start stays failed
 
 
 def test_a_start_stuck_past_the_give_up_timeout_fails_with_a_reason(user, settings):
