@@ -141,6 +141,9 @@ def _quiet_database_between_tests(request):
     worker = request.getfixturevalue("worker")
     docker_client = request.getfixturevalue("docker_client")
     worker.resume()
+    if worker.worker.poll() is not None:  # a test that killed it failed before starting it again
+        print(f"\n[e2e] the worker had ended ({worker.worker.returncode}); starting a new one")
+        worker.start()
     yield
     worker.pause()
     with connection.cursor() as cursor:

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from apps.applications.models import Application
+from apps.containers.models import Container
 from orchestrator.driver.base import LABEL_APPLICATION, LABEL_CONTAINER
 
 from .helpers import wait_for, wait_for_state
@@ -19,7 +20,10 @@ SLEEPER = {"image": "local/busybox", "run_command": "sleep 3600"}
 
 
 def labelled(docker_client, application_uuid):
-    return docker_client.containers.list(all=True, filters={"label": f"{LABEL_APPLICATION}={application_uuid}"})
+    # sparse: no inspect per container, which would race with containers being removed.
+    return docker_client.containers.list(
+        all=True, sparse=True, filters={"label": f"{LABEL_APPLICATION}={application_uuid}"}
+    )
 
 
 def assert_exactly(api, docker_client, app_uri, count):
@@ -29,9 +33,9 @@ def assert_exactly(api, docker_client, app_uri, count):
     assert body["running_num_containers"] == count
     assert len(body["containers"]) == count
     docker_containers = labelled(docker_client, body["uuid"])
-    assert len(docker_containers) == count, [c.name for c in docker_containers]
+    assert len(docker_containers) == count, [c.attrs["Names"] for c in docker_containers]
     assert all(c.status == "running" for c in docker_containers)
-    owners = {c.labels[LABEL_CONTAINER] for c in docker_containers}
+    owners = {c.attrs["Labels"][LABEL_CONTAINER] for c in docker_containers}
     assert owners == {uri.rstrip("/").rsplit("/", 1)[-1] for uri in body["containers"]}
 
 
@@ -43,15 +47,23 @@ def test_worker_killed_while_scaling_0_to_10(worker, docker_client, api):
     wait_for_state(api, app_uri, "Stopped")
     assert api.patch(app_uri, {"target_num_containers": 10}, format="json").status_code == 202
     uuid = response.json()["uuid"]
-    wait_for(lambda: len(labelled(docker_client, uuid)) >= 2, timeout=30, message="the first containers")
-    worker.kill(9)
-    killed_at = time.monotonic()
-    created_before_kill = len(labelled(docker_client, uuid))
-    assert created_before_kill < 10, "the worker finished before it could be killed; nothing was proven"
-    worker.start()
+
+    def running():
+        return [c for c in labelled(docker_client, uuid) if c.status == "running"]
+
+    # Creating is quick, starting is what takes time: kill once some, not all, have started.
+    wait_for(lambda: len(running()) >= 1, timeout=30, interval=0.05, message="the first container running")
+    try:
+        worker.kill(9)
+        killed_at = time.monotonic()
+        started_before_kill = len(running())
+        in_progress = Container.objects.filter(application__uuid=uuid).exclude(state="Running").count()
+        assert in_progress > 0, "the worker finished before it could be killed; nothing was proven"
+    finally:
+        worker.start()
     wait_for_state(api, app_uri, "Running", timeout=90)
     print(
-        f"\n[convergence] worker SIGKILLed mid-scale (after {created_before_kill}/10): "
+        f"\n[convergence] worker SIGKILLed mid-scale ({started_before_kill}/10 running, {in_progress} in progress): "
         f"{time.monotonic() - killed_at:.2f}s"
     )
     assert_exactly(api, docker_client, app_uri, 10)
