@@ -151,6 +151,10 @@ def record_image_tag(repository: str, tag: str, info) -> None:
 
     A shared inventory row is made when none exists, so that every application's `image_tag` URI resolves.
     """
+    images = Image.objects.filter(name=repository)
+    showing_it = ImageTag.objects.filter(name=tag, docker_id=info.id).values("image_id")
+    if images.exists() and not images.exclude(pk__in=showing_it).exists():
+        return  # every row already shows this very image: each container start would otherwise rewrite it
     reference = parse_image_reference(repository)
     registry = registry_for(reference.registry if reference else repository.split("/", 1)[0])
     Image.objects.get_or_create(name=repository, owner=None, defaults={"registry": registry})
