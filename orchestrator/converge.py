@@ -157,7 +157,7 @@ def _assign_node(container: Container) -> Node:
     return container.node
 
 
-def _mark_node(node: Node, reachable: bool, error: str = "") -> None:
+def mark_node(node: Node, reachable: bool, error: str = "") -> None:
     if reachable:
         Node.objects.filter(pk=node.pk).update(state=NodeState.REACHABLE, last_seen=timezone.now(), last_error="")
     else:
@@ -179,14 +179,14 @@ def ensure_running(container: Container) -> bool:
             driver.start(info.id)
             info = driver.inspect(info.id) or info
     except NodeUnreachable as exc:
-        _mark_node(node, reachable=False, error=str(exc))
+        mark_node(node, reachable=False, error=str(exc))
         raise
     except DriverError as exc:
         logger.warning("container %s failed to start: %s", container.unique_name, exc)
         return compare_and_set(
             Container.objects, container.pk, [C.STARTING], C.START_FAILED, exit_code=None, exit_code_msg=str(exc)
         )
-    _mark_node(node, reachable=True)
+    mark_node(node, reachable=True)
     _record_ports(container, info)
     now = timezone.now()
     if info.running:
@@ -336,7 +336,7 @@ def ensure_stopped(container: Container) -> bool:
             driver.stop(container.docker_id, timeout=settings.TUTUM_STOP_TIMEOUT_SECONDS)
             info = driver.inspect(container.docker_id)
         except NodeUnreachable as exc:
-            _mark_node(container.node, reachable=False, error=str(exc))
+            mark_node(container.node, reachable=False, error=str(exc))
             raise
         except DriverError as exc:
             logger.warning("stopping %s: %s", container.unique_name, exc)
@@ -364,7 +364,7 @@ def ensure_removed(container: Container) -> bool:
             for info in driver.list({**instance_labels(), LABEL_CONTAINER: str(container.uuid)}):
                 driver.remove(info.id)
         except NodeUnreachable as exc:
-            _mark_node(container.node, reachable=False, error=str(exc))
+            mark_node(container.node, reachable=False, error=str(exc))
             raise
     now = timezone.now()
     return compare_and_set(
@@ -387,7 +387,7 @@ def observe_container(uuid: str) -> None:
     try:
         info = driver_for(container.node).inspect(container.docker_id) if container.docker_id else None
     except NodeUnreachable as exc:
-        _mark_node(container.node, reachable=False, error=str(exc))
+        mark_node(container.node, reachable=False, error=str(exc))
         return
     application = container.application
     if container.state == C.RUNNING and not (info and info.running):

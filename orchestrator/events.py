@@ -12,7 +12,7 @@ from django.db import close_old_connections
 
 from apps.nodes.models import Node
 
-from .converge import _mark_node, instance_labels
+from .converge import instance_labels, mark_node
 from .driver import NodeUnreachable, driver_for
 from .driver.base import LABEL_CONTAINER
 
@@ -35,7 +35,7 @@ def watch_node(node_id: int, stop: threading.Event) -> None:
         try:
             driver = driver_for(node)
             driver.ping()
-            _mark_node(node, reachable=True)
+            mark_node(node, reachable=True)
             # Whatever happened while we were not listening: let the reconciler look now.
             reconcile_node.delay(node.pk)
             backoff = 1.0
@@ -47,7 +47,7 @@ def watch_node(node_id: int, stop: threading.Event) -> None:
                     logger.debug("event %s on %s", event.action, uuid)
                     observe_container.delay(uuid)
         except NodeUnreachable as exc:
-            _mark_node(node, reachable=False, error=str(exc))
+            mark_node(node, reachable=False, error=str(exc))
             logger.warning("node %s: %s; retrying in %.0fs", node.name, exc, backoff)
         except Exception:
             logger.exception("event stream of node %s failed; retrying in %.0fs", node.name, backoff)

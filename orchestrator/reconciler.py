@@ -18,7 +18,6 @@ from apps.containers import services as container_services
 from apps.containers.choices import TRANSITIONAL as CONTAINER_TRANSITIONAL
 from apps.containers.choices import ContainerState
 from apps.containers.models import Container
-from apps.core.transitions import compare_and_set
 from apps.nodes.models import Node
 
 from . import converge
@@ -38,7 +37,7 @@ def stuck_work() -> tuple[list[str], list[str]]:
     give_up = now - timezone.timedelta(seconds=settings.TUTUM_GIVE_UP_AFTER_SECONDS)
     for container in Container.objects.filter(state=C.STARTING, modified__lt=give_up):
         reason = f"Gave up after {settings.TUTUM_GIVE_UP_AFTER_SECONDS}s: the container could not be started."
-        if compare_and_set(Container.objects, container.pk, [C.STARTING], C.START_FAILED, exit_code_msg=reason):
+        if container_services.give_up_start(container, reason):
             logger.warning("container %s: %s", container.unique_name, reason)
     crash_loop = now - timezone.timedelta(seconds=settings.TUTUM_RESTART_BACKOFF_SECONDS)
     for container in Container.objects.filter(
@@ -75,10 +74,10 @@ def reconcile_node(node: Node) -> None:
     try:
         infos = driver.list(converge.instance_labels())
     except NodeUnreachable as exc:
-        converge._mark_node(node, reachable=False, error=str(exc))
+        converge.mark_node(node, reachable=False, error=str(exc))
         logger.warning("node %s unreachable: %s", node.name, exc)
         return
-    converge._mark_node(node, reachable=True)
+    converge.mark_node(node, reachable=True)
     by_uuid = {info.labels.get(LABEL_CONTAINER, ""): info for info in infos}
 
     settled = Container.objects.filter(node=node, state__in=[C.RUNNING, C.STOPPED]).only("uuid", "state", "docker_id")

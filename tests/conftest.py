@@ -46,11 +46,6 @@ def make_client():
 
 
 @pytest.fixture
-def client_for(make_client):
-    return make_client
-
-
-@pytest.fixture
 def api(make_client, user):
     """An APIClient authenticated as `user` with `Authorization: ApiKey alice:<key>`."""
     return make_client(user)

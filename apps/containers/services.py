@@ -78,6 +78,11 @@ def record_exit(container: Container, exit_code: int | None, exit_code_msg: str)
     )
 
 
+def give_up_start(container: Container, reason: str) -> bool:
+    """Starting -> Start failed, when the controller could not start it for too long."""
+    return compare_and_set(Container.objects, container.pk, [C.STARTING], C.START_FAILED, exit_code_msg=reason)
+
+
 def retry_failed_start(container: Container) -> bool:
     """Start failed -> Starting, for crash recovery; the sweep converges it (it is in progress now)."""
     return compare_and_set(Container.objects, container.pk, [C.START_FAILED], C.STARTING, modified=timezone.now())

@@ -38,8 +38,6 @@ def json_exception_handler(exc, context):
         fields = _field_messages(exc.detail)
         message = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in fields.items())
         body = {"error": message, "fields": fields}
-    elif isinstance(exc, exceptions.ValidationError):
-        body = {"error": " ".join(_flatten(exc.detail))}
     else:
         body = {"error": " ".join(_flatten(exc.detail))}
     return Response(body, status=response.status_code, headers=_kept_headers(response))
