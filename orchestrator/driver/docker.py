@@ -50,7 +50,11 @@ def _reason(exc: Exception) -> str:
 class DockerDriver:
     def __init__(self, base_url: str, timeout: int = 60):
         self.base_url = base_url
-        self.client = docker.DockerClient(base_url=base_url, timeout=timeout)
+        try:
+            # Asks the engine for its API version: an engine that is down fails here already.
+            self.client = docker.DockerClient(base_url=base_url, timeout=timeout)
+        except docker_errors.DockerException as exc:
+            raise NodeUnreachable(f"Docker engine at {base_url} is unreachable: {exc}") from exc
         self.api = self.client.api
 
     def _call(self, fn, *args, **kwargs):
