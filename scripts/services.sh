@@ -6,7 +6,7 @@ set -euo pipefail
 
 log() { printf '[services] %s\n' "$*" >&2; }
 
-APT_PACKAGES=(postgresql redis-server docker.io busybox-static iptables docker-registry apache2-utils curl)
+APT_PACKAGES=(postgresql redis-server docker.io busybox-static iptables iproute2 docker-registry apache2-utils curl)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
