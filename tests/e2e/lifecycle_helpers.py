@@ -6,6 +6,8 @@ from orchestrator.driver.base import LABEL_APPLICATION, LABEL_INSTANCE
 
 # busybox sh as PID 1 exits 0 on SIGTERM once it has a trap: a stop is clean within the 2 s stop timeout.
 CLEAN_STOP_COMMAND = "sh -c 'trap \"exit 0\" TERM; while true; do sleep 1; done'"
+# The plainest long-running application: what the fault and self-healing tests run.
+SLEEPER = {"image": "local/busybox", "run_command": "sleep 3600"}
 
 
 def create_application(api, **fields):

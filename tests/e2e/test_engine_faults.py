@@ -10,18 +10,13 @@ from apps.containers.models import Container
 from apps.nodes.models import NodeState
 
 from .helpers import wait_for, wait_for_state
+from .lifecycle_helpers import SLEEPER, create_application
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-SLEEPER = {"image": "local/busybox", "run_command": "sleep 3600"}
-
 
 def create(api, name, target=1, **fields):
-    response = api.post(
-        "/api/v1/application/", {**SLEEPER, "name": name, "target_num_containers": target, **fields}, format="json"
-    )
-    assert response.status_code == 202, response.content
-    return response.json()
+    return create_application(api, **{**SLEEPER, "name": name, "target_num_containers": target, **fields})
 
 
 def test_dockerd_restart_while_applications_run(worker, api, second_engine):

@@ -13,10 +13,9 @@ from apps.containers.models import Container
 from orchestrator.driver.base import LABEL_APPLICATION, LABEL_CONTAINER
 
 from .helpers import wait_for, wait_for_state
+from .lifecycle_helpers import SLEEPER, create_application
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-SLEEPER = {"image": "local/busybox", "run_command": "sleep 3600"}
 
 
 def labelled(docker_client, application_uuid):
@@ -40,13 +39,11 @@ def assert_exactly(api, docker_client, app_uri, count):
 
 
 def test_worker_killed_while_scaling_0_to_10(worker, docker_client, api):
-    response = api.post(
-        "/api/v1/application/", {**SLEEPER, "name": "kill-scale", "target_num_containers": 0}, format="json"
-    )
-    app_uri = response.json()["resource_uri"]
+    app = create_application(api, **SLEEPER, name="kill-scale", target_num_containers=0)
+    app_uri = app["resource_uri"]
     wait_for_state(api, app_uri, "Stopped")
     assert api.patch(app_uri, {"target_num_containers": 10}, format="json").status_code == 202
-    uuid = response.json()["uuid"]
+    uuid = app["uuid"]
 
     def running():
         return [c for c in labelled(docker_client, uuid) if c.status == "running"]
@@ -70,8 +67,8 @@ def test_worker_killed_while_scaling_0_to_10(worker, docker_client, api):
 
 
 def test_twenty_concurrent_scale_requests(worker, docker_client, api, live_server, user):
-    app = api.post("/api/v1/application/", {**SLEEPER, "name": "storm", "target_num_containers": 1}, format="json")
-    app_uri = app.json()["resource_uri"]
+    app = create_application(api, **SLEEPER, name="storm", target_num_containers=1)
+    app_uri = app["resource_uri"]
     wait_for_state(api, app_uri, "Running")
     headers = {"Authorization": api._credentials["HTTP_AUTHORIZATION"], "Content-Type": "application/json"}
     rng = random.Random(1234)
@@ -94,7 +91,7 @@ def test_twenty_concurrent_scale_requests(worker, docker_client, api, live_serve
     refused = [body for _, status, body in results if status != 202]
     assert accepted, results
     assert all("Cannot scale" in body["error"] for body in refused), refused
-    final_target = Application.objects.get(uuid=app.json()["uuid"]).target_num_containers
+    final_target = Application.objects.get(uuid=app["uuid"]).target_num_containers
     assert final_target in accepted
     # The last write under the row lock is the one that holds; every answer saw a target that was true then.
     wait_for(
@@ -105,7 +102,7 @@ def test_twenty_concurrent_scale_requests(worker, docker_client, api, live_serve
         f"{time.monotonic() - started:.2f}s, final target {final_target}"
     )
     if final_target == 0:
-        assert labelled(docker_client, app.json()["uuid"]) == []
+        assert labelled(docker_client, app["uuid"]) == []
         assert api.get(app_uri).json()["state"] == "Stopped"
     else:
         assert_exactly(api, docker_client, app_uri, final_target)

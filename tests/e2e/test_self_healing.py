@@ -10,18 +10,14 @@ import pytest
 from apps.containers.models import Container
 
 from .helpers import wait_for, wait_for_state
+from .lifecycle_helpers import SLEEPER, create_application
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-SLEEPER = {"image": "local/busybox", "run_command": "sleep 3600"}
-
 
 def create_running(api, name, target=1, **fields):
-    response = api.post(
-        "/api/v1/application/", {**SLEEPER, "name": name, "target_num_containers": target, **fields}, format="json"
-    )
-    assert response.status_code == 202, response.content
-    return wait_for_state(api, response.json()["resource_uri"], "Running")
+    app = create_application(api, **{**SLEEPER, "name": name, "target_num_containers": target, **fields})
+    return wait_for_state(api, app["resource_uri"], "Running")
 
 
 def only_container(api, app):
