@@ -3,7 +3,10 @@
 import logging
 
 from celery import shared_task
-from celery.signals import worker_ready
+from celery.fixups.django import DjangoFixup
+from celery.signals import task_postrun, task_prerun, worker_ready
+from django.core.cache import close_caches
+from django.db import close_old_connections
 
 from apps.nodes.models import Node
 
@@ -70,3 +73,30 @@ def reconcile_node(node_id: int) -> None:
 def register_default_node(**kwargs) -> None:
     node = ensure_default_node()
     logger.info("default node: %s", node)
+
+
+@worker_ready.connect
+def reuse_database_connections(sender=None, **kwargs) -> None:
+    """Keep each worker thread's database connection from one task to the next, as Django does between
+    requests, instead of Celery's Django fixup closing it before and after every task.
+
+    With Postgres a fresh connection is a new backend process and a SCRAM handshake: about 10 ms of CPU
+    on both sides, most of a short task such as observe_container, and a scale-up of 20 containers made
+    40 of them. close_old_connections() still drops a connection that failed or outlived CONN_MAX_AGE.
+    On worker_ready: the fixup installs its handlers on worker_init, in an order we do not control.
+    """
+    app = getattr(sender, "app", None)
+    for fixup in getattr(app, "_fixups", ()):
+        if isinstance(fixup, DjangoFixup):
+            worker_fixup = fixup.worker_fixup
+            task_prerun.disconnect(worker_fixup.on_task_prerun)
+            task_postrun.disconnect(worker_fixup.on_task_postrun)
+    task_prerun.connect(release_stale_connections, dispatch_uid="orchestrator.release_stale_connections.pre")
+    task_postrun.connect(release_stale_connections, dispatch_uid="orchestrator.release_stale_connections.post")
+
+
+def release_stale_connections(sender=None, **kwargs) -> None:
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return  # an eager task runs inside its caller's connection (and a test's transaction)
+    close_old_connections()
+    close_caches()
