@@ -3,13 +3,19 @@
 One thread per node streams its engine's events (our containers only, by label). Every container event
 only triggers a look: observe_container reads the truth from Docker, so a missed or repeated event is
 harmless, and the periodic reconciler catches whatever happened while the stream was down.
+
+Events that cannot tell the database anything new send no task (worth_observing): most of them are the
+echo of our own steps, and a scale-up of 20 containers would otherwise queue 20 looks behind its work.
 """
 
 import logging
 import threading
 
-from django.db import close_old_connections
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, close_old_connections
 
+from apps.containers.choices import ContainerState
+from apps.containers.models import Container
 from apps.nodes.models import Node
 
 from .converge import instance_labels, mark_node
@@ -18,8 +24,35 @@ from .driver.base import LABEL_CONTAINER
 
 logger = logging.getLogger(__name__)
 
-WATCHED_ACTIONS = frozenset({"die", "stop", "start", "oom", "destroy", "kill"})
+# `kill` is left out: a signal that ends the process is followed by `die`, and one that does not changes nothing.
+WATCHED_ACTIONS = frozenset({"die", "stop", "start", "oom", "destroy"})
 NODE_REFRESH_SECONDS = 5
+C = ContainerState
+
+
+def worth_observing(action: str, uuid: str, container_id: str) -> bool:
+    """Whether observe_container could learn something from this event.
+
+    observe_container acts on Running and Stopped rows only. So no look for a container whose row is gone
+    or Terminating/Terminated (it never becomes Running or Stopped again), nor for a `start` the database
+    already knows: the row is Starting (the converge step that started it records the result) or Running
+    on this very Docker container. A `start` of a Stopped container (someone started it behind our back)
+    and every die, stop, oom and destroy of a live row are looked at: a container that dies right after
+    starting, while its row still says Starting, must not be missed. If the database cannot answer, look.
+    """
+    try:
+        row = Container.objects.filter(uuid=uuid).values_list("state", "docker_id").first()
+    except (DatabaseError, ValidationError):
+        close_old_connections()  # a broken connection is replaced at the next event
+        return True
+    if row is None:
+        return False
+    state, docker_id = row
+    if state in (C.TERMINATING, C.TERMINATED):
+        return False
+    if action == "start" and (state == C.STARTING or (state == C.RUNNING and docker_id == container_id)):
+        return False
+    return True
 
 
 def watch_node(node_id: int, stop: threading.Event) -> None:
@@ -44,8 +77,9 @@ def watch_node(node_id: int, stop: threading.Event) -> None:
                     return
                 uuid = event.labels.get(LABEL_CONTAINER)
                 if uuid and event.action in WATCHED_ACTIONS:
-                    logger.debug("event %s on %s", event.action, uuid)
-                    observe_container.delay(uuid)
+                    if worth_observing(event.action, uuid, event.container_id):
+                        logger.debug("event %s on %s", event.action, uuid)
+                        observe_container.delay(uuid)
         except NodeUnreachable as exc:
             mark_node(node, reachable=False, error=str(exc))
             logger.warning("node %s: %s; retrying in %.0fs", node.name, exc, backoff)
