@@ -33,7 +33,7 @@ def _authenticate_key(request, username: str, key: str):
     if api_key is None:
         record_failure(request, username)
         raise exceptions.AuthenticationFailed(INVALID)
-    api_key.touch()
+    api_key.record_use()
     return api_key.user, api_key
 
 

@@ -2,7 +2,7 @@ import hashlib
 import secrets
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models, router
 from django.utils import timezone
 
 # Writing last_used on every request would turn every read into a write; once a minute is enough.
@@ -50,20 +50,44 @@ class ApiKey(models.Model):
 
     @classmethod
     def find_active(cls, username: str, key: str) -> "ApiKey | None":
-        return (
-            cls.objects.active()
-            .select_related("user")
-            .filter(key_hash=hash_key(key), user__username=username, user__is_active=True)
-            .first()
+        """The active key `key` of active user `username`, with its user; None if there is none.
+
+        Runs on every API request. The SQL is written out because building the equivalent queryset cost
+        25x the query itself (1.2 ms against 0.05 ms, bench/api.py). The rows come back as model instances
+        whose other fields are deferred: they load on first access, like `.only()` would. The database
+        also says whether `last_used` is due for a write (`last_used_due`, see `record_use`).
+        """
+        user_model = cls._meta.get_field("user").related_model
+        connection = connections[router.db_for_read(cls)]
+        quote = connection.ops.quote_name
+        sql = (
+            "SELECT k.id, u.id, u.username, (k.last_used IS NULL OR k.last_used < %s) "
+            f"FROM {quote(cls._meta.db_table)} k JOIN {quote(user_model._meta.db_table)} u ON u.id = k.user_id "
+            "WHERE k.key_hash = %s AND k.revoked_at IS NULL AND u.username = %s AND u.is_active"
         )
+        due = timezone.now() - timezone.timedelta(seconds=LAST_USED_RESOLUTION_SECONDS)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [due, hash_key(key), username])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        key_id, user_id, user_name, last_used_due = row
+        user = user_model.from_db(connection.alias, ["id", "username", "is_active"], [user_id, user_name, True])
+        # from_db takes values in the model's field order.
+        api_key = cls.from_db(connection.alias, ["id", "user_id"], [key_id, user_id])
+        api_key.user = user
+        api_key.last_used_due = bool(last_used_due)
+        return api_key
 
     def revoke(self) -> None:
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
             self.save(update_fields=["revoked_at"])
 
-    def touch(self) -> None:
-        now = timezone.now()
-        if self.last_used is None or (now - self.last_used).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
+    def record_use(self) -> None:
+        """Sets `last_used` to now when the key was found with `last_used_due` (once a minute at most)."""
+        if getattr(self, "last_used_due", True):
+            now = timezone.now()
             ApiKey.objects.filter(pk=self.pk).update(last_used=now)
             self.last_used = now
+            self.last_used_due = False

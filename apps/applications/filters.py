@@ -1,12 +1,12 @@
 import django_filters
 
-from apps.core.filters import UuidPrefixFilter
+from apps.core.filters import FilterSet, UuidPrefixFilter
 
 from .choices import ApplicationState
 from .models import Application
 
 
-class ApplicationFilter(django_filters.FilterSet):
+class ApplicationFilter(FilterSet):
     uuid = django_filters.UUIDFilter()
     uuid__startswith = UuidPrefixFilter(field_name="uuid")
     name = django_filters.CharFilter()

@@ -1,7 +1,6 @@
 from django.conf import settings
-from django.db import models
-from django.db.models import Count, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db import connection, models
+from django.db.models.expressions import RawSQL
 
 from apps.core.models import RetainedQuerySet, UuidModel
 from apps.core.uris import image_tag_uri
@@ -9,11 +8,18 @@ from apps.core.uris import image_tag_uri
 from .choices import ApplicationState, ContainerSize, Protocol, RecoveryPolicy
 
 
-def _container_count(condition: Q):
+def _container_count(condition: str, params: tuple):
+    """SQL for a count of the containers of the outer query's application matching `condition`.
+
+    Written out, not as Subquery(Container.objects...): resolving a queryset subquery into the outer query
+    cost ~0.5 ms of CPU per count on every list request (3 per page), more than running the page query.
+    """
     from apps.containers.models import Container
 
-    containers = Container.objects.filter(condition, application=OuterRef("pk")).order_by().values("application")
-    return Coalesce(Subquery(containers.annotate(n=Count("pk")).values("n")), 0)
+    table = connection.ops.quote_name(Container._meta.db_table)
+    outer = connection.ops.quote_name(Application._meta.db_table)
+    sql = f"SELECT COUNT(*) FROM {table} c WHERE c.application_id = {outer}.id AND {condition}"
+    return RawSQL(sql, params, output_field=models.IntegerField())
 
 
 class ApplicationQuerySet(RetainedQuerySet):
@@ -30,9 +36,9 @@ class ApplicationQuerySet(RetainedQuerySet):
         from apps.containers.choices import ContainerState as C
 
         return self.annotate(
-            current_num_containers=_container_count(~Q(state=C.TERMINATED)),
-            running_num_containers=_container_count(Q(state=C.RUNNING)),
-            stopped_num_containers=_container_count(Q(state=C.STOPPED)),
+            current_num_containers=_container_count("c.state <> %s", (C.TERMINATED,)),
+            running_num_containers=_container_count("c.state = %s", (C.RUNNING,)),
+            stopped_num_containers=_container_count("c.state = %s", (C.STOPPED,)),
         )
 
 

@@ -8,6 +8,7 @@ from rest_framework import serializers
 from apps.containers.links import container_link_variables, env_prefix
 from apps.core.fields import Rfc2822DateTimeField
 from apps.core.images import parse_image_reference
+from apps.core.serializers import ReadSerializer
 from apps.core.uris import application_uri, container_uri
 
 from .choices import ContainerSize, Protocol, RecoveryPolicy, Role
@@ -22,7 +23,7 @@ APPLICATION_URI_PATTERN = re.compile(r"^/api/v1/application/(?P<uuid>[0-9a-fA-F-
 # ---------------------------------------------------------------- output
 
 
-class ApplicationSerializer(serializers.Serializer):
+class ApplicationSerializer(ReadSerializer):
     """The list shape of the spec's examples (plus `image_name`, which the mid-2014 CLI prints)."""
 
     autodestroy = serializers.CharField()
@@ -61,7 +62,7 @@ class ApplicationSerializer(serializers.Serializer):
                 "outer_port": None,
                 "protocol": p.protocol,
             }
-            for p in app.ports.all()
+            for p in app.port_list
         ]
 
 
@@ -86,7 +87,7 @@ class ApplicationDetailSerializer(ApplicationSerializer):
     def get_link_variables(self, app) -> dict[str, str]:
         variables: dict[str, str] = {}
         for container in self._live_containers(app):
-            variables.update(container_link_variables(container))
+            variables.update(container_link_variables(container, container.port_list))
         variables[f"{env_prefix(app.unique_name)}_TUTUM_API_URL"] = app.api_url
         return dict(sorted(variables.items()))
 

@@ -209,9 +209,17 @@ def derive_state(application: Application, containers: list[Container]) -> str:
     return S.STOPPED
 
 
-@transaction.atomic
 def next_redeploy_container(application_pk: int) -> Container | None:
     """While redeploying: when no container is in progress, mark the next old-generation one for replacement."""
+    # Called after every container step: most applications are not redeploying, and need no row lock to
+    # say so (a redeploy that starts meanwhile converges its application, which calls this again).
+    if not Application.objects.filter(pk=application_pk, state=S.REDEPLOYING).exists():
+        return None
+    return _next_redeploy_container(application_pk)
+
+
+@transaction.atomic
+def _next_redeploy_container(application_pk: int) -> Container | None:
     application = Application.objects.select_for_update().get(pk=application_pk)
     if application.state != S.REDEPLOYING:
         return None
@@ -227,9 +235,18 @@ def next_redeploy_container(application_pk: int) -> Container | None:
     return None
 
 
-@transaction.atomic
 def settle_application(application_pk: int) -> Application | None:
     """Leave the in-progress state once no container has work left; otherwise change nothing."""
+    # Every container step ends here; while its siblings still have work (most of a scale-up) there is
+    # nothing to settle, and no need to queue for the application's row lock to find that out. The step
+    # that finishes last has committed its own state before asking, so it sees no work left and settles.
+    if Container.objects.filter(application_id=application_pk, state__in=CONTAINER_TRANSITIONAL).exists():
+        return None
+    return _settle_application(application_pk)
+
+
+@transaction.atomic
+def _settle_application(application_pk: int) -> Application | None:
     application = Application.objects.select_for_update().filter(pk=application_pk).first()
     if application is None or application.state == S.TERMINATED:
         return application

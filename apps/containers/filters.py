@@ -1,13 +1,13 @@
 import django_filters
 
 from apps.applications.choices import ApplicationState
-from apps.core.filters import UuidPrefixFilter
+from apps.core.filters import FilterSet, UuidPrefixFilter
 
 from .choices import ContainerState
 from .models import Container
 
 
-class ContainerFilter(django_filters.FilterSet):
+class ContainerFilter(FilterSet):
     uuid = django_filters.UUIDFilter()
     uuid__startswith = UuidPrefixFilter(field_name="uuid")
     name = django_filters.CharFilter(field_name="application__name")

@@ -22,7 +22,8 @@ def link_variables(unique_name: str, public_dns: str, ports) -> dict[str, str]:
     return variables
 
 
-def container_link_variables(container) -> dict[str, str]:
-    """Uses the prefetched `ports` of the container; no query per container when prefetched."""
-    ports = [(p.inner_port, p.outer_port, p.protocol) for p in container.ports.all()]
-    return link_variables(container.unique_name, container.public_dns, ports)
+def container_link_variables(container, ports=None) -> dict[str, str]:
+    """`ports`: the container's port rows if already at hand, else its (prefetched) `ports` are read."""
+    rows = container.ports.all() if ports is None else ports
+    triples = [(p.inner_port, p.outer_port, p.protocol) for p in rows]
+    return link_variables(container.unique_name, container.public_dns, triples)

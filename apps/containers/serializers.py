@@ -1,13 +1,14 @@
 from rest_framework import serializers
 
 from apps.core.fields import Rfc2822DateTimeField
+from apps.core.serializers import ReadSerializer
 from apps.core.uris import application_uri, container_uri
 from apps.nodes.models import NodeState
 
 from .links import container_link_variables
 
 
-class ContainerSerializer(serializers.Serializer):
+class ContainerSerializer(ReadSerializer):
     """The list shape of the spec's examples (plus `image_name`). Settings of the application are shown
     on each container, as the spec does."""
 
@@ -50,7 +51,7 @@ class ContainerSerializer(serializers.Serializer):
         uri = container_uri(container.uuid)
         return [
             {"container": uri, "inner_port": p.inner_port, "outer_port": p.outer_port, "protocol": p.protocol}
-            for p in container.ports.all()
+            for p in container.port_list
         ]
 
 
@@ -66,7 +67,7 @@ class ContainerDetailSerializer(ContainerSerializer):
         return [{"container": uri, "key": e.key, "value": e.value} for e in container.envvars.all()]
 
     def get_link_variables(self, container) -> dict[str, str]:
-        return container_link_variables(container)
+        return container_link_variables(container, container.port_list)
 
     def get_linked_from_application(self, container) -> list[str]:
         return [application_uri(a.uuid) for a in container.application.linked_from.all()]

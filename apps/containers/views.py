@@ -19,9 +19,7 @@ class ContainerViewSet(OwnedResourceViewSet):
     http_method_names = ["get", "post", "delete", "head", "options"]
 
     def queryset_for(self, user):
-        queryset = (
-            Container.objects.owned_by(user).select_related("application__owner", "node").prefetch_related("ports")
-        )
+        queryset = Container.objects.owned_by(user).select_related("application__owner", "node").with_port_list()
         if self.action == "list":
             return queryset.visible_in_lists()
         return queryset.prefetch_related("envvars", "application__linked_to", "application__linked_from")

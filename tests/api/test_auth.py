@@ -6,6 +6,7 @@ import time
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.accounts.models import ApiKey
@@ -264,6 +265,29 @@ def test_last_used_is_recorded_for_basic_form(user):
     assert get(authorization=basic("alice", key)).status_code == 200
     row.refresh_from_db()
     assert row.last_used is not None
+
+
+def test_last_used_is_written_once_a_minute_not_on_every_request(user):
+    row, key = ApiKey.issue(user)
+    assert get(authorization=f"ApiKey alice:{key}").status_code == 200
+    row.refresh_from_db()
+    first = row.last_used
+    assert get(authorization=f"ApiKey alice:{key}").status_code == 200
+    row.refresh_from_db()
+    assert row.last_used == first
+    ApiKey.objects.filter(pk=row.pk).update(last_used=first - timezone.timedelta(seconds=61))
+    assert get(authorization=f"ApiKey alice:{key}").status_code == 200
+    row.refresh_from_db()
+    assert row.last_used > first
+
+
+def test_key_lookup_gives_the_user_and_nothing_for_a_wrong_username(user):
+    row, key = ApiKey.issue(user)
+    found = ApiKey.find_active("alice", key)
+    assert (found.pk, found.user.pk, found.user.username) == (row.pk, user.pk, "alice")
+    assert found.user.email == user.email  # fields not selected load on access
+    assert ApiKey.find_active("Alice", key) is None
+    assert ApiKey.find_active("alice", key + "0") is None
 
 
 def test_failed_attempt_does_not_touch_last_used(user):
