@@ -24,8 +24,7 @@ from .driver.base import LABEL_CONTAINER
 
 logger = logging.getLogger(__name__)
 
-# `kill` is left out: a signal that ends the process is followed by `die`, and one that does not changes nothing.
-WATCHED_ACTIONS = frozenset({"die", "stop", "start", "oom", "destroy"})
+WATCHED_ACTIONS = frozenset({"die", "stop", "start", "oom", "destroy", "kill"})
 NODE_REFRESH_SECONDS = 5
 C = ContainerState
 
@@ -37,7 +36,7 @@ def worth_observing(action: str, uuid: str, container_id: str) -> bool:
     or Terminating/Terminated (it never becomes Running or Stopped again), nor for a `start` the database
     already knows: the row is Starting (the converge step that started it records the result) or Running
     on this very Docker container. A `start` of a Stopped container (someone started it behind our back)
-    and every die, stop, oom and destroy of a live row are looked at: a container that dies right after
+    and every die, kill, stop, oom and destroy of a live row are looked at: a container that dies right after
     starting, while its row still says Starting, must not be missed. If the database cannot answer, look.
     """
     try:

@@ -36,6 +36,7 @@ def _container(user, state, docker_id=DOCKER_ID):
         pytest.param(CS.STARTING, "die", DOCKER_ID, True, id="die-of-starting"),
         pytest.param(CS.RUNNING, "die", DOCKER_ID, True, id="die-of-running"),
         pytest.param(CS.RUNNING, "oom", DOCKER_ID, True, id="oom-of-running"),
+        pytest.param(CS.RUNNING, "kill", DOCKER_ID, True, id="kill-of-running"),
         pytest.param(CS.RUNNING, "stop", DOCKER_ID, True, id="stop-of-running"),
         pytest.param(CS.RUNNING, "destroy", DOCKER_ID, True, id="destroy-of-running"),
         pytest.param(CS.STOPPING, "die", DOCKER_ID, True, id="die-of-stopping"),
@@ -58,4 +59,4 @@ def test_a_label_that_is_no_uuid_is_looked_at(user):
 
 
 def test_the_watched_actions_include_every_end_of_a_container():
-    assert {"die", "stop", "oom", "destroy", "start"} <= WATCHED_ACTIONS
+    assert {"die", "kill", "stop", "oom", "destroy", "start"} <= WATCHED_ACTIONS
