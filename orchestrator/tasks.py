@@ -6,7 +6,7 @@ from celery import shared_task
 from celery.fixups.django import DjangoFixup
 from celery.signals import task_postrun, task_prerun, worker_ready
 from django.core.cache import close_caches
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from apps.nodes.models import Node
 
@@ -91,12 +91,30 @@ def reuse_database_connections(sender=None, **kwargs) -> None:
             worker_fixup = fixup.worker_fixup
             task_prerun.disconnect(worker_fixup.on_task_prerun)
             task_postrun.disconnect(worker_fixup.on_task_postrun)
-    task_prerun.connect(release_stale_connections, dispatch_uid="orchestrator.release_stale_connections.pre")
-    task_postrun.connect(release_stale_connections, dispatch_uid="orchestrator.release_stale_connections.post")
+    task_prerun.connect(check_database_connections, dispatch_uid="orchestrator.check_database_connections")
+    task_postrun.connect(release_stale_connections, dispatch_uid="orchestrator.release_stale_connections")
+
+
+def check_database_connections(sender=None, **kwargs) -> None:
+    """Before a task: a kept connection the server has closed meanwhile (a Postgres restart, a terminated
+    backend) is replaced now, at the cost of one `SELECT 1`, instead of failing the task's first query.
+    What CONN_HEALTH_CHECKS does for requests."""
+    if _is_eager(sender):
+        return
+    close_old_connections()
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None and not conn.is_usable():
+            conn.close()
 
 
 def release_stale_connections(sender=None, **kwargs) -> None:
-    if getattr(getattr(sender, "request", None), "is_eager", False):
-        return  # an eager task runs inside its caller's connection (and a test's transaction)
+    """After a task: drop a connection that failed or outlived CONN_MAX_AGE, as after a request."""
+    if _is_eager(sender):
+        return
     close_old_connections()
     close_caches()
+
+
+def _is_eager(task) -> bool:
+    # An eager task runs inside its caller's connection (and a test's transaction): leave it alone.
+    return bool(getattr(getattr(task, "request", None), "is_eager", False))

@@ -3,10 +3,12 @@ would close it before and after every task), and still drops one that failed or 
 
 from types import SimpleNamespace
 
+import psycopg2
 import pytest
 from celery import Celery
 from celery.fixups.django import DjangoFixup
 from celery.signals import task_postrun, task_prerun, worker_init
+from django.db import connection
 
 from orchestrator import tasks
 
@@ -41,7 +43,8 @@ def test_the_fixup_no_longer_closes_connections_around_every_task(worker_app):
         receivers = _receivers(signal)
         assert worker_fixup.on_task_prerun not in receivers
         assert worker_fixup.on_task_postrun not in receivers
-        assert tasks.release_stale_connections in receivers
+    assert tasks.check_database_connections in _receivers(task_prerun)
+    assert tasks.release_stale_connections in _receivers(task_postrun)
 
 
 def test_stale_connections_are_closed_between_tasks(monkeypatch):
@@ -55,3 +58,40 @@ def test_stale_connections_are_closed_between_tasks(monkeypatch):
     calls.clear()
     tasks.release_stale_connections(sender=SimpleNamespace(request=SimpleNamespace(is_eager=True)))
     assert calls == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_the_server_closed_is_replaced_before_the_next_task():
+    """What the e2e suite does between tests (pg_terminate_backend), and what a Postgres restart does."""
+    task = SimpleNamespace(request=SimpleNamespace(is_eager=False))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (old_pid,) = cursor.fetchone()
+    other = psycopg2.connect(**{k: v for k, v in connection.get_connection_params().items() if k != "cursor_factory"})
+    try:
+        other.autocommit = True
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [old_pid])
+    finally:
+        other.close()
+
+    tasks.check_database_connections(sender=task)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        assert cursor.fetchone()[0] != old_pid
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_healthy_connection_is_kept_between_tasks():
+    task = SimpleNamespace(request=SimpleNamespace(is_eager=False))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+
+    tasks.release_stale_connections(sender=task)
+    tasks.check_database_connections(sender=task)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        assert cursor.fetchone()[0] == pid
