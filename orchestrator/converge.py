@@ -8,6 +8,7 @@ the wish meanwhile, the step runs again for the new one.
 
 import logging
 import shlex
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import transaction
@@ -395,15 +396,28 @@ def observe_container(uuid: str) -> None:
             exit_code, message = None, "The Docker container disappeared."
         else:
             exit_code, message = info.exit_code, exit_code_message(info.exit_code, info.oom_killed)
-        if not container_services.record_exit(container, exit_code, message):
-            return
-        logger.info("container %s stopped on its own: %s", container.unique_name, message)
-        action = recovery_action(application.autorestart, application.autoreplace, application.autodestroy, exit_code)
-        if action:
-            logger.info("container %s: crash recovery %s", container.unique_name, action)
-            container_services.recover_crashed(container, action)
+        with _settling(application):
+            if not container_services.record_exit(container, exit_code, message):
+                return
+            logger.info("container %s stopped on its own: %s", container.unique_name, message)
+            action = recovery_action(
+                application.autorestart, application.autoreplace, application.autodestroy, exit_code
+            )
+            if action:
+                logger.info("container %s: crash recovery %s", container.unique_name, action)
+                container_services.recover_crashed(container, action)
+            application_services.settle_application(application.pk)
     elif container.state == C.STOPPED and info and info.running:
-        container_services.record_started_outside(container)
-    else:
-        return
-    application_services.settle_application(application.pk)
+        with _settling(application):
+            if container_services.record_started_outside(container):
+                application_services.settle_application(application.pk)
+
+
+@contextmanager
+def _settling(application: Application):
+    """One transaction for what Docker showed and the application's state that follows from it, so the
+    API never shows a container that stopped on its own under an application still Running. The
+    application's row is locked first, in the same order as the services lock it."""
+    with transaction.atomic():
+        Application.objects.select_for_update().filter(pk=application.pk).first()
+        yield

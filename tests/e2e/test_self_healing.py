@@ -138,6 +138,14 @@ def test_container_removed_behind_our_back(worker, docker_client, api, flags, ex
     old_id = docker_of(docker_client, container).id
     started = time.monotonic()
     docker_client.api.remove_container(old_id, force=True)
+    if expected == "Running":
+        # The row was Running before, and the crash and its restart are recorded in one step: wait for the
+        # restart on a new Docker container, not for a state the old one already showed.
+        wait_for(
+            lambda: Container.objects.filter(uuid=container["uuid"]).exclude(docker_id=old_id).exists(),
+            timeout=30,
+            message="a new Docker container",
+        )
     body = wait_for_state(api, container["resource_uri"], expected, timeout=30)
     report(f"docker rm -f with {flags or 'no flags'} -> {expected}", started)
     if expected == "Stopped":
