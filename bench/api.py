@@ -220,11 +220,22 @@ def main() -> int:
 
     labels = [label for label, *_ in endpoints("u", "k", "a", "c")]
     ceiling = {size: summary(labels[0], size)[0] for size in sizes}
+    keyed_ceiling = {size: summary(labels[1], size)[0] for size in sizes}
     rows = []
     for label in labels:
         for size in sizes:
             rps, p50, p99 = summary(label, size)
-            rows.append([label, f"{size:,}", f"{rps:.0f}", f"{p50:.1f}", f"{p99:.1f}", f"{rps / ceiling[size]:.0%}"])
+            rows.append(
+                [
+                    label,
+                    f"{size:,}",
+                    f"{rps:.0f}",
+                    f"{p50:.1f}",
+                    f"{p99:.1f}",
+                    f"{rps / ceiling[size]:.0%}",
+                    f"{rps / keyed_ceiling[size]:.0%}",
+                ]
+            )
     facts = machine_facts()
     tool = next(iter(runs.values()))[0].tool
     print(
@@ -233,7 +244,7 @@ def main() -> int:
     )
     print("machine: " + ", ".join(f"{k} {v}" for k, v in facts.items()))
     print()
-    print(table(rows, ["endpoint", "applications", "req/s", "p50 ms", "p99 ms", "of ceiling"]))
+    print(table(rows, ["endpoint", "applications", "req/s", "p50 ms", "p99 ms", "of ceiling", "of ceiling + key"]))
     print()
     print("# SQL queries per request")
     qrows = [[label, f"{size:,}", status, n, q] for size in sizes for label, status, n, q in queries[size]]
@@ -242,12 +253,10 @@ def main() -> int:
 
     print("# Targets")
     for label in labels[2:4]:
-        share = summary(label, large)[0] / ceiling[large]
-        authed = summary(label, large)[0] / summary(labels[1], large)[0]
-        verdict = "PASS" if share >= 0.5 else "MISS"
-        print(
-            f"{verdict} {label}: {share:.0%} of the ceiling's throughput (target >= 50%; {authed:.0%} of ceiling+auth)"
-        )
+        for name, reference in (("static ceiling", ceiling), ("static ceiling + key check", keyed_ceiling)):
+            share = summary(label, large)[0] / reference[large]
+            verdict = "PASS" if share >= 0.5 else "MISS"
+            print(f"{verdict} {label}: {share:.0%} of the {name}'s throughput (target >= 50%)")
     list_counts = [q for size in sizes for label, _, _, q in queries[size] if " list " in label]
     constant = len(set(list_counts)) == 1 and max(list_counts) <= 5
     print(
