@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.accounts.models import ApiKey
@@ -28,7 +29,7 @@ from apps.nodes.models import Node, NodeState
 from .driver import ContainerSpec, DriverError, NameConflict, NodeUnreachable, PortSpec, driver_for
 from .driver.base import LABEL_APPLICATION, LABEL_CONTAINER, LABEL_GENERATION, LABEL_INSTANCE, ContainerInfo
 from .images import application_auth, ensure_image
-from .scheduler import pick_node
+from .scheduler import pick_node, pick_nodes
 
 logger = logging.getLogger(__name__)
 C = ContainerState
@@ -69,12 +70,30 @@ def converge_application(uuid: str) -> list[str]:
             application_services.match_container_rows(locked)
     if application.state == A.REDEPLOYING:
         application_services.next_redeploy_container(application.pk)
+    place_containers(application)
     pending = list(
         Container.objects.filter(application=application, state__in=TRANSITIONAL).values_list("uuid", flat=True)
     )
     if not pending:
         application_services.settle_application(application.pk)
     return [str(u) for u in pending]
+
+
+def place_containers(application: Application) -> None:
+    """Give every container of the application that is to start and has no node yet its node, all in one
+    pick; a container converged without one (the sweep) still picks its own (_assign_node)."""
+    unplaced = list(
+        Container.objects.filter(application=application, state=C.STARTING, node__isnull=True)
+        .order_by("number")
+        .values_list("pk", flat=True)
+    )
+    if not unplaced:
+        return
+    by_node: dict[int, list[int]] = {}
+    for pk, node in zip(unplaced, pick_nodes(len(unplaced)), strict=True):
+        by_node.setdefault(node.pk, []).append(pk)
+    for node_pk, pks in by_node.items():
+        Container.objects.filter(pk__in=pks, node__isnull=True).update(node_id=node_pk)
 
 
 def apply_image_defaults(application: Application) -> None:
@@ -142,10 +161,17 @@ def _load(uuid: str) -> Container | None:
 
 
 def _find_existing(container: Container, driver) -> ContainerInfo | None:
-    if container.docker_id:
-        info = driver.inspect(container.docker_id)
-        if info is not None:
-            return info
+    """The Docker container the row already has, if any.
+
+    A row with no docker_id yet is not looked up: a container an interrupted step created for it holds
+    the row's Docker name, so the create that follows meets a NameConflict and adopts it
+    (_create_or_adopt). Only a recorded container that has gone is searched for by label.
+    """
+    if not container.docker_id:
+        return None
+    info = driver.inspect(container.docker_id)
+    if info is not None:
+        return info
     found = driver.list({**instance_labels(), LABEL_CONTAINER: str(container.uuid)})
     return found[0] if found else None
 
@@ -160,7 +186,11 @@ def _assign_node(container: Container) -> Node:
 
 def mark_node(node: Node, reachable: bool, error: str = "") -> None:
     if reachable:
-        Node.objects.filter(pk=node.pk).update(state=NodeState.REACHABLE, last_seen=timezone.now(), last_error="")
+        # Every step on a node ends here: within a second of the last mark, a reachable node is left as it
+        # is rather than rewriting (and locking) its row once per container of a scale-up.
+        now = timezone.now()
+        fresh = Q(state=NodeState.REACHABLE, last_error="", last_seen__gte=now - timezone.timedelta(seconds=1))
+        Node.objects.filter(pk=node.pk).exclude(fresh).update(state=NodeState.REACHABLE, last_seen=now, last_error="")
     else:
         Node.objects.filter(pk=node.pk).update(state=NodeState.UNREACHABLE, last_error=error)
 
@@ -246,7 +276,10 @@ def _create(container: Container, node: Node, driver) -> ContainerInfo:
         ContainerPort.objects.bulk_create(
             ContainerPort(container=container, inner_port=p.inner_port, protocol=p.protocol) for p in spec.ports
         )
-    return driver.inspect(container_id)
+    # Just created, so not running: the caller starts it and inspects it then; no inspect needed here.
+    return ContainerInfo(
+        id=container_id, name=spec.name, labels=spec.labels, running=False, status="created", exit_code=None
+    )
 
 
 def _create_or_adopt(container: Container, spec: ContainerSpec, driver) -> str | ContainerInfo:
