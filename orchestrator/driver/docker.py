@@ -7,7 +7,6 @@ from datetime import datetime
 import docker
 import requests
 from docker import errors as docker_errors
-from docker.transport.unixconn import UnixHTTPAdapter, UnixHTTPConnectionPool
 
 from .base import (
     ContainerEvent,
@@ -57,7 +56,6 @@ class DockerDriver:
         except docker_errors.DockerException as exc:
             raise NodeUnreachable(f"Docker engine at {base_url} is unreachable: {exc}") from exc
         self.api = self.client.api
-        _share_one_socket_pool(self.api)
 
     def _call(self, fn, *args, **kwargs):
         try:
@@ -228,20 +226,6 @@ class DockerDriver:
             started_at=_parse_time(state.get("StartedAt")),
             finished_at=_parse_time(state.get("FinishedAt")),
         )
-
-
-def _share_one_socket_pool(api) -> None:
-    """docker-py's unix-socket adapter keeps a connection pool per URL, 25 at most: nearly every call about
-    a new container (`/containers/<id>/start`, `/containers/<id>/json`) opened a new socket and closed an
-    older pool. Every call of this client shares one pool of keep-alive connections instead (up to the
-    client's max_pool_size, more than the worker's threads). TCP engines are pooled per host already."""
-    adapter = getattr(api, "_custom_adapter", None)
-    if not isinstance(adapter, UnixHTTPAdapter):
-        return
-    pool = UnixHTTPConnectionPool(
-        "http+docker://localhost", adapter.socket_path, adapter.timeout, maxsize=adapter.max_pool_size
-    )
-    adapter.get_connection = lambda url, proxies=None: pool
 
 
 _drivers: dict[str, DockerDriver] = {}
