@@ -294,7 +294,19 @@ class Stack:
         """A real Celery worker (-P threads -c 8) on Redis, beat (the sweep) and the Docker events watcher."""
         celery = [PYTHON, "-m", "celery", "-A", "tutumserver"]
         self._spawn(
-            "worker", [*celery, "worker", "-P", "threads", "-c", "8", "-l", "info", "-n", f"{self.instance}@%h"]
+            "worker",
+            [
+                *celery,
+                "worker",
+                "-P",
+                "threads",
+                "-c",
+                os.environ.get("BENCH_WORKER_CONCURRENCY", "8"),
+                "-l",
+                "info",
+                "-n",
+                f"{self.instance}@%h",
+            ],
         )
         self._spawn("beat", [*celery, "beat", "-l", "warning", "-s", str(self.tmp / "beat-schedule")])
         self._spawn("watchevents", [PYTHON, "manage.py", "watchevents"])
