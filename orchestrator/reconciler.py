@@ -40,6 +40,7 @@ def stuck_work() -> tuple[list[str], list[str]]:
         if container_services.give_up_start(container, reason):
             logger.warning("container %s: %s", container.unique_name, reason)
     crash_loop = now - timezone.timedelta(seconds=settings.TUTUM_RESTART_BACKOFF_SECONDS)
+    retried = []
     for container in Container.objects.filter(
         state=C.START_FAILED,
         modified__lt=crash_loop,
@@ -47,8 +48,10 @@ def stuck_work() -> tuple[list[str], list[str]]:
     ).exclude(application__state__in=[ApplicationState.TERMINATING, ApplicationState.TERMINATED]):
         if container_services.retry_failed_start(container):
             logger.info("container %s: autorestart tries again after a failed start", container.unique_name)
+            retried.append(container.pk)
     stale = now - timezone.timedelta(seconds=settings.TUTUM_STUCK_AFTER_SECONDS)
-    containers = Container.objects.filter(state__in=CONTAINER_TRANSITIONAL, modified__lt=stale)
+    # A retried start is converged now, not once it has been Starting for TUTUM_STUCK_AFTER_SECONDS.
+    containers = Container.objects.filter(Q(state__in=CONTAINER_TRANSITIONAL, modified__lt=stale) | Q(pk__in=retried))
     applications = Application.objects.filter(state__in=APPLICATION_TRANSITIONAL, modified__lt=stale)
     short = (
         Application.objects.exclude(state__in=[*APPLICATION_TRANSITIONAL, ApplicationState.TERMINATED])

@@ -54,9 +54,11 @@ def test_a_failed_start_with_autorestart_is_tried_again_after_the_backoff(user, 
     age(again.containers.get(), 11)
     age(never.containers.get(), 11)
 
-    reconciler.stuck_work()
+    containers, _ = reconciler.stuck_work()
 
     assert again.containers.get().state == CS.STARTING
+    # Converged at once, not after another TUTUM_STUCK_AFTER_SECONDS as Starting.
+    assert containers == [str(again.containers.get().uuid)]
     assert soon.containers.get().state == CS.START_FAILED  # within the backoff
     assert never.containers.get().state == CS.START_FAILED  # no autorestart: a failed start stays failed
 
