@@ -35,14 +35,17 @@ def _check_allowed(application: Application, operation: str) -> None:
 
 
 def _unique_name(owner, name: str) -> str:
-    taken = set(
-        Application.objects.owned_by(owner)
+    """`name`, or `name-2`, `name-3`... The comparison ignores case: the unique name becomes a DNS name
+    and the prefix of link variables (WEB_PORT), where "Web" and "web" would be the same."""
+    taken = {
+        taken_name.lower()
+        for taken_name in Application.objects.owned_by(owner)
         .exclude(state=S.TERMINATED)
-        .filter(unique_name__startswith=name)
+        .filter(unique_name__istartswith=name)
         .values_list("unique_name", flat=True)
-    )
+    }
     candidate, n = name, 1
-    while candidate in taken:
+    while candidate.lower() in taken:
         n += 1
         candidate = f"{name}-{n}"
     return candidate

@@ -311,6 +311,15 @@ def test_unique_name_gets_a_suffix_for_each_live_application_of_the_same_name(ap
     assert _post(api, {"image": "tutum/hello-world", "name": "web"}).json()["unique_name"] == "web-4"
 
 
+def test_unique_names_differing_only_in_case_are_told_apart(api):
+    """They become DNS names and link-variable prefixes (WEB_PORT), which ignore case."""
+    lower = _post(api, {"image": "tutum/hello-world", "name": "web"}).json()
+    upper = _post(api, {"image": "tutum/hello-world", "name": "Web"}).json()
+    assert (lower["unique_name"], upper["unique_name"]) == ("web", "Web-2")
+    assert upper["name"] == "Web"
+    assert lower["public_dns"].lower() != upper["public_dns"].lower()
+
+
 def test_create_with_no_containers_is_stopped(api, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         app = _post(api, {"image": "tutum/hello-world", "target_num_containers": 0}).json()
