@@ -97,6 +97,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'tutum.sqlite3'}"),
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        # A kept connection is checked (SELECT 1) before a request uses it: without the check, every API
+        # thread answered one 500 after a Postgres restart (measured: 8 of 200 requests).
+        conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", True),
     )
 }
 # Lets several test runs share one Postgres server without sharing a test database.

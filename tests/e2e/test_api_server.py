@@ -1,0 +1,68 @@
+"""The API under gunicorn, as in production: database connections are kept between requests (CONN_MAX_AGE),
+and a kept connection that the database dropped (a Postgres restart, an idle timeout) costs no request."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+from django.db import connection
+
+from apps.accounts.models import ApiKey
+
+from .conftest import ROOT, _database_url
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def gunicorn(tmp_path):
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": _database_url(), "DATABASE_CONN_MAX_AGE": "60", "DEBUG": "0"}
+    log = open(tmp_path / "gunicorn.log", "w")
+    args = [sys.executable, "-m", "gunicorn", "tutumserver.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1"]
+    process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"{url}/api/v1/application/", timeout=2)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def _other_backends() -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+def test_a_dropped_database_connection_costs_no_request(gunicorn, user):
+    _, key = ApiKey.issue(user)
+    headers = {"Authorization": f"ApiKey alice:{key}"}
+    assert requests.get(f"{gunicorn}/api/v1/application/", headers=headers, timeout=10).status_code == 200
+    kept = _other_backends()
+    assert kept, "the server keeps its database connection between requests"
+
+    with connection.cursor() as cursor:
+        for pid in kept:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+    statuses = [requests.get(f"{gunicorn}/api/v1/application/", headers=headers, timeout=10).status_code]
+    statuses += [requests.get(f"{gunicorn}/api/v1/application/", headers=headers, timeout=10).status_code]
+    assert statuses == [200, 200]
