@@ -6,7 +6,7 @@ from celery import shared_task
 from celery.fixups.django import DjangoFixup
 from celery.signals import task_postrun, task_prerun, worker_ready
 from django.core.cache import close_caches
-from django.db import close_old_connections, connections
+from django.db import close_old_connections
 
 from apps.nodes.models import Node
 
@@ -91,24 +91,15 @@ def reuse_database_connections(sender=None, **kwargs) -> None:
             worker_fixup = fixup.worker_fixup
             task_prerun.disconnect(worker_fixup.on_task_prerun)
             task_postrun.disconnect(worker_fixup.on_task_postrun)
-    task_prerun.connect(check_database_connections, dispatch_uid="orchestrator.check_database_connections")
-    task_postrun.connect(release_stale_connections, dispatch_uid="orchestrator.release_stale_connections")
-
-
-def check_database_connections(sender=None, **kwargs) -> None:
-    """Before a task: a kept connection the server has closed meanwhile (a Postgres restart, a terminated
-    backend) is replaced now, at the cost of one `SELECT 1`, instead of failing the task's first query.
-    What CONN_HEALTH_CHECKS does for requests."""
-    if _is_eager(sender):
-        return
-    close_old_connections()
-    for conn in connections.all(initialized_only=True):
-        if conn.connection is not None and not conn.is_usable():
-            conn.close()
+    task_prerun.connect(release_stale_connections, dispatch_uid="orchestrator.release_stale_connections.pre")
+    task_postrun.connect(release_stale_connections, dispatch_uid="orchestrator.release_stale_connections.post")
 
 
 def release_stale_connections(sender=None, **kwargs) -> None:
-    """After a task: drop a connection that failed or outlived CONN_MAX_AGE, as after a request."""
+    """Around a task, as Django does around a request: drop a connection that failed or outlived
+    CONN_MAX_AGE. A kept one is then checked with one `SELECT 1` at the task's first query
+    (CONN_HEALTH_CHECKS, on by default), so one the server closed meanwhile (a Postgres restart, a terminated
+    backend) is replaced instead of failing the task."""
     if _is_eager(sender):
         return
     close_old_connections()

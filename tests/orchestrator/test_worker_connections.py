@@ -43,7 +43,7 @@ def test_the_fixup_no_longer_closes_connections_around_every_task(worker_app):
         receivers = _receivers(signal)
         assert worker_fixup.on_task_prerun not in receivers
         assert worker_fixup.on_task_postrun not in receivers
-    assert tasks.check_database_connections in _receivers(task_prerun)
+    assert tasks.release_stale_connections in _receivers(task_prerun)
     assert tasks.release_stale_connections in _receivers(task_postrun)
 
 
@@ -75,7 +75,7 @@ def test_a_connection_the_server_closed_is_replaced_before_the_next_task():
     finally:
         other.close()
 
-    tasks.check_database_connections(sender=task)
+    tasks.release_stale_connections(sender=task)
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
@@ -90,7 +90,7 @@ def test_a_healthy_connection_is_kept_between_tasks():
         (pid,) = cursor.fetchone()
 
     tasks.release_stale_connections(sender=task)
-    tasks.check_database_connections(sender=task)
+    tasks.release_stale_connections(sender=task)
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
