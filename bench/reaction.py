@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import Stack, api_headers, log, machine_facts, median, request, table  # noqa: E402
+from bench.harness import Stack, api_headers, log, machine_facts, median, request, table, wait_for  # noqa: E402
 
 IMAGE = "local/busybox:latest"
 TIMEOUT = 60
@@ -39,14 +39,7 @@ def crash(client, container_id: str) -> tuple[float, datetime, str]:
 
 
 def wait(predicate, what: str):
-    deadline = time.monotonic() + TIMEOUT
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+    return wait_for(predicate, TIMEOUT, interval=0.02, what=what)
 
 
 def make_application(stack: Stack, headers: dict, name: str, **policy) -> str:
