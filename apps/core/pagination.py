@@ -31,10 +31,14 @@ class MetaObjectsPagination(BasePagination):
         limit = _non_negative_int(request, "limit", DEFAULT_LIMIT)
         self.limit = MAX_LIMIT if limit == 0 else min(limit, MAX_LIMIT)
         self.offset = _non_negative_int(request, "offset", 0)
-        self.total_count = queryset.count()
-        if self.offset >= self.total_count:
-            return []
-        return list(queryset[self.offset : self.offset + self.limit])
+        page = list(queryset[self.offset : self.offset + self.limit])
+        # A page that is not full (or an empty first page) ends the list, so its total needs no COUNT query:
+        # most accounts' lists fit in one page.
+        if len(page) < self.limit and (page or self.offset == 0):
+            self.total_count = self.offset + len(page)
+        else:
+            self.total_count = queryset.count()
+        return page
 
     def _page_uri(self, offset: int) -> str:
         params = [(k, v) for k, v in self.request.query_params.lists() if k not in ("limit", "offset") for v in v]

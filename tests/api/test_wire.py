@@ -5,6 +5,8 @@ from urllib.parse import parse_qs, urlsplit
 from uuid import uuid4
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from apps.applications.models import Application
@@ -197,6 +199,34 @@ def test_offset_exactly_at_the_end_is_an_empty_page(api, user):
     assert body["objects"] == []
     assert body["meta"]["total_count"] == 25
     assert api.get(LIST).json()["meta"]["next"] is None
+
+
+def _count_queries(api, path) -> tuple[int, dict]:
+    api.get(path)  # the key's `last_used` is written at most once a minute: not in the measured request
+    with CaptureQueriesContext(connection) as captured:
+        body = api.get(path).json()
+    return sum("COUNT(*)" in q["sql"] and "LIMIT" not in q["sql"] for q in captured.captured_queries), body
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "apps, params, counted, total, shown",
+    [
+        (3, "", False, 3, 3),  # a first page that is not full ends the list
+        (0, "", False, 0, 0),
+        (30, "offset=25", False, 30, 5),
+        (30, "", True, 30, 25),  # a full page may be followed by more
+        (25, "", True, 25, 25),
+        (30, "offset=30", True, 30, 0),  # an empty page past the first says nothing of the total
+        (30, "offset=200", True, 30, 0),
+    ],
+)
+def test_the_total_is_counted_only_when_the_page_cannot_tell_it(api, user, apps, params, counted, total, shown):
+    make_apps(user, apps)
+    count_queries, body = _count_queries(api, f"{LIST}?{params}")
+    assert count_queries == (1 if counted else 0)
+    assert body["meta"]["total_count"] == total
+    assert len(body["objects"]) == shown
 
 
 @pytest.mark.django_db
