@@ -171,14 +171,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes and short loads (CI)")
     parser.add_argument("--seconds", type=float, help="load per pass, endpoint and size (default 4, smoke 0.3)")
-    parser.add_argument("--passes", type=int, help="alternating passes per endpoint; medians reported (default 3)")
+    parser.add_argument("--passes", type=int, help="alternating passes per endpoint; medians reported (default 5)")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
     parser.add_argument("--loader", choices=["auto", "wrk", "python"], default="auto")
     args = parser.parse_args()
     small, large = (10, 20) if args.smoke else (1_000, 10_000)
     sizes = (small, large)
     seconds = args.seconds or (0.3 if args.smoke else 4)
-    passes = args.passes or (1 if args.smoke else 3)
+    passes = args.passes or (1 if args.smoke else 5)
     connections = 4 if args.smoke else args.connections
     username, key = "user0", secrets.token_hex(20)
 
