@@ -33,8 +33,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _our_containers(client):
-    return client.containers.list(all=True, filters={"label": f"{LABEL_INSTANCE}={INSTANCE}"})
+def _our_containers(client) -> list[dict]:
+    # The low-level listing: containers.list() inspects each one, which fails for one removed meanwhile.
+    return client.api.containers(all=True, filters={"label": f"{LABEL_INSTANCE}={INSTANCE}"})
 
 
 @pytest.fixture
@@ -66,7 +67,10 @@ def run_command(tmp_path):
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         for container in _our_containers(client):
-            container.remove(force=True)
+            try:
+                client.api.remove_container(container["Id"], force=True)
+            except docker.errors.NotFound:
+                pass  # removed by the server meanwhile
         print(output.read_text())
 
 
@@ -109,7 +113,7 @@ def test_the_run_command_serves_the_official_clients_on_sqlite(run_command):
         ports = {(p["inner_port"], p["protocol"]): p["outer_port"] for p in container["container_ports"]}
         assert set(ports) == {(80, "tcp"), (53, "udp")}
         assert all(isinstance(outer, int) for outer in ports.values()), ports
-    running = [c for c in _our_containers(client) if c.status == "running"]
+    running = [c for c in _our_containers(client) if c["State"] == "running"]
     assert len(running) == 2
 
     assert api.delete(f"{base_url}application/{uuid}/", timeout=10).status_code == 202
