@@ -1,15 +1,19 @@
 """The plumbing under everything else: a real worker consumes tasks sent through Redis, and the driver
 reaches the Docker engine."""
 
+from threading import Barrier, Thread
+
 import pytest
 from django.conf import settings
 from django.utils import timezone
 
 from apps.applications.models import Application
 from apps.containers.models import Container
-from orchestrator.driver import driver_for
-from orchestrator.driver.base import LABEL_APPLICATION, LABEL_CONTAINER, LABEL_INSTANCE
+from orchestrator import converge
+from orchestrator.driver import ContainerSpec, driver_for
+from orchestrator.driver.base import LABEL_APPLICATION, LABEL_CONTAINER, LABEL_GENERATION, LABEL_INSTANCE
 from orchestrator.scheduler import ensure_default_node
+from tests.api.app_support import make_application
 from tutumserver.celery import app as celery_app
 
 from .helpers import wait_for, wait_for_state
@@ -116,3 +120,44 @@ def test_api_request_wakes_the_worker_from_create_to_terminate(worker, docker_cl
     app = wait_for_state(api, app["resource_uri"], "Terminated")
     assert app["destroyed_datetime"] is not None
     wait_for(lambda: not _docker_containers(docker_client, app["uuid"]), timeout=30, message="the container gone")
+
+
+def test_two_steps_creating_one_container_at_once_both_end_with_it(docker_client, user):
+    """A redelivered message or the sweep can run a fresh row's step beside the first one. The engine reserves
+    the name before the first create's container can be inspected; the second step must wait for it and
+    adopt it, not give the container up as failed."""
+    driver = driver_for(ensure_default_node())
+    for attempt in range(8):
+        application = make_application(user, f"race{attempt}", state="Starting", containers=1)
+        container = converge._load(str(application.containers.get().uuid))
+        labels = {
+            **converge.instance_labels(),
+            LABEL_CONTAINER: str(container.uuid),
+            LABEL_GENERATION: str(container.generation),
+        }
+        spec = ContainerSpec(name=converge.docker_name(container), image="local/busybox", labels=labels, env={})
+
+        results = _create_twice_at_once(container, spec, driver)
+
+        ids = {result if isinstance(result, str) else getattr(result, "id", repr(result)) for result in results}
+        assert len(ids) == 1, results
+        on_engine = docker_client.containers.list(all=True, filters={"label": f"{LABEL_CONTAINER}={container.uuid}"})
+        assert [c.id for c in on_engine] == list(ids)
+
+
+def _create_twice_at_once(container, spec, driver) -> list:
+    barrier, results = Barrier(2), []
+
+    def step():
+        barrier.wait()
+        try:
+            results.append(converge._create_or_adopt(container, spec, driver))
+        except Exception as exc:  # the caller's assertion shows it
+            results.append(exc)
+
+    threads = [Thread(target=step) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

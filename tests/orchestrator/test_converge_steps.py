@@ -80,3 +80,33 @@ def test_a_stale_holder_of_the_name_is_removed_and_the_container_created(contain
 
     assert converge._create_or_adopt(container, spec, driver) == "new-id"
     assert ("remove", stale.id) in driver.calls
+
+
+def test_a_name_reserved_by_a_create_still_in_flight_is_waited_for_then_adopted(container, monkeypatch):
+    """The engine answers "name in use" before the winner's container can be inspected."""
+    name = converge.docker_name(container)
+    holder = _info(name, container)
+    driver = FakeDriver({name: holder})
+    invisible_inspects = iter([None, None, None, None, holder])  # more than the tries that used to be made
+    driver.inspect = lambda ref: (driver.calls.append(("inspect", ref)), next(invisible_inspects))[1]
+    pauses = []
+    monkeypatch.setattr(converge.time, "sleep", pauses.append)
+    spec = ContainerSpec(name=name, image="local/busybox", labels=holder.labels, env={})
+
+    assert converge._create_or_adopt(container, spec, driver) == holder
+    assert pauses == [0.05, 0.1, 0.2, 0.4]
+    assert ("remove", holder.id) not in driver.calls
+
+
+def test_a_name_that_no_inspect_ever_shows_fails_the_step_after_the_wait(container, monkeypatch):
+    name = converge.docker_name(container)
+    driver = FakeDriver({name: _info(name, container)})
+    driver.inspect = lambda ref: None
+    clock = [0.0]
+    monkeypatch.setattr(converge.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(converge.time, "sleep", lambda seconds: clock.__setitem__(0, clock[0] + seconds))
+    spec = ContainerSpec(name=name, image="local/busybox", labels={}, env={})
+
+    with pytest.raises(converge.DriverError, match="stays taken"):
+        converge._create_or_adopt(container, spec, driver)
+    assert converge.NAME_IN_FLIGHT_WAIT_SECONDS <= clock[0] < converge.NAME_IN_FLIGHT_WAIT_SECONDS + 1.1
