@@ -23,7 +23,8 @@ from .helpers import wait_for
 
 pytestmark = pytest.mark.e2e
 
-INSTANCE = "test-run"  # not the suite's: the e2e worker must not see these containers as its own
+# Not the suite's own instance: the e2e worker must not take these containers for its own.
+INSTANCE = f"{settings.TUTUM_INSTANCE}-run"
 EXPORT_LINE = re.compile(r"^export TUTUM_BASE_URL=(\S+) TUTUM_USER=(\S+) TUTUM_APIKEY=(\S+)$", re.MULTILINE)
 
 
