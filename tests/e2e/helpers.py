@@ -1,3 +1,4 @@
+import socket
 import time
 
 from django.conf import settings
@@ -8,6 +9,12 @@ from orchestrator.driver.base import LABEL_INSTANCE
 def remove_test_containers(client) -> None:
     for container in client.containers.list(all=True, filters={"label": f"{LABEL_INSTANCE}={settings.TUTUM_INSTANCE}"}):
         container.remove(force=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def wait_for(predicate, timeout=60, interval=0.2, message="condition"):

@@ -2,7 +2,6 @@
 and a kept connection that the database dropped (a Postgres restart, an idle timeout) costs no request."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,19 +13,14 @@ from django.db import connection
 from apps.accounts.models import ApiKey
 
 from .conftest import ROOT, _database_url
+from .helpers import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def gunicorn(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": _database_url(), "DATABASE_CONN_MAX_AGE": "60", "DEBUG": "0"}
     log = open(tmp_path / "gunicorn.log", "w")
     args = [sys.executable, "-m", "gunicorn", "tutumserver.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1"]

@@ -8,7 +8,6 @@ list reads in its page query)."""
 import os
 import re
 import signal
-import socket
 import subprocess
 
 import docker
@@ -19,19 +18,13 @@ from django.conf import settings
 from orchestrator.driver.base import LABEL_INSTANCE
 
 from .conftest import ROOT
-from .helpers import wait_for
+from .helpers import free_port, wait_for
 
 pytestmark = pytest.mark.e2e
 
 # Not the suite's own instance: the e2e worker must not take these containers for its own.
 INSTANCE = f"{settings.TUTUM_INSTANCE}-run"
 EXPORT_LINE = re.compile(r"^export TUTUM_BASE_URL=(\S+) TUTUM_USER=(\S+) TUTUM_APIKEY=(\S+)$", re.MULTILINE)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _our_containers(client) -> list[dict]:
@@ -47,7 +40,7 @@ def run_command(tmp_path):
         for name, value in os.environ.items()
         if name not in ("DATABASE_URL", "CELERY_BROKER_URL", "TUTUM_CACHE_URL", "DJANGO_SETTINGS_MODULE")
     }
-    env.update(TUTUM_DATA_DIR=str(tmp_path / "var"), TUTUM_PORT=str(_free_port()), TUTUM_INSTANCE=INSTANCE)
+    env.update(TUTUM_DATA_DIR=str(tmp_path / "var"), TUTUM_PORT=str(free_port()), TUTUM_INSTANCE=INSTANCE)
     output = tmp_path / "run.out"
     with open(output, "w") as log:
         process = subprocess.Popen(
