@@ -97,8 +97,8 @@ def reconcile_node(node: Node) -> None:
         .exclude(state=C.TERMINATED)
         .values_list("uuid", flat=True)
     )
-    for uuid, info in by_uuid.items():
-        if uuid not in owned:
+    for info in infos:  # each one: several may lack the label, or share one that nobody owns
+        if info.labels.get(LABEL_CONTAINER, "") not in owned:
             logger.warning("reconcile: removing Docker container %s (%s) that nobody owns", info.name, info.id[:12])
             try:
                 driver.remove(info.id)

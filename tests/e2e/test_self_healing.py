@@ -159,6 +159,26 @@ def test_container_removed_behind_our_back(worker, docker_client, api, flags, ex
         assert len(api.get(app["resource_uri"]).json()["containers"]) == 1
 
 
+def test_one_reconcile_removes_every_orphan_even_without_a_container_label(docker_client):
+    """Orphans were keyed by their container label: those without one (or sharing one) collapsed into one
+    entry, and a sweep removed one of them."""
+    from django.conf import settings
+
+    from orchestrator.driver.base import LABEL_CONTAINER, LABEL_INSTANCE
+    from orchestrator.reconciler import reconcile_node
+    from orchestrator.scheduler import ensure_default_node
+
+    instance = {LABEL_INSTANCE: settings.TUTUM_INSTANCE}
+    shared = {**instance, LABEL_CONTAINER: "00000000-0000-4000-8000-000000000001"}
+    orphans = [
+        docker_client.containers.create("local/busybox:latest", ["sleep", "3600"], labels=labels)
+        for labels in (instance, instance, shared, shared)
+    ]
+    reconcile_node(ensure_default_node())
+    left = [o.id for o in orphans if docker_client.containers.list(all=True, filters={"id": o.id})]
+    assert left == []
+
+
 def test_labelled_containers_nobody_owns_are_removed(worker, docker_client, api):
     from django.conf import settings
 
