@@ -207,7 +207,9 @@ def derive_state(application: Application, containers: list[Container]) -> str:
         return S.PARTLY_RUNNING
     if all(c.state == C.START_FAILED for c in live):
         return S.START_FAILED
-    if any(c.state == C.START_FAILED or (c.exit_code not in (None, 0) and not c.stopped_on_request) for c in live):
+    # A stop nobody asked for is an error unless it exited 0; one that vanished (exit code None) is one too,
+    # as crash recovery counts it (recovery_action).
+    if any(c.state == C.START_FAILED or (c.exit_code != 0 and not c.stopped_on_request) for c in live):
         return S.STOPPED_WITH_ERRORS
     return S.STOPPED
 

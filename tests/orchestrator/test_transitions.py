@@ -182,11 +182,13 @@ def test_every_container_operation_from_every_state(user, django_capture_on_comm
 
 
 def _containers(*specs):
-    """Unsaved containers from (state, exit_code) pairs or bare states."""
+    """Unsaved containers from (state, exit_code[, stopped_on_request]) tuples or bare states."""
     result = []
     for n, spec in enumerate(specs, start=1):
-        state, exit_code = spec if isinstance(spec, tuple) else (spec, None)
-        result.append(Container(number=n, unique_name=f"web-{n}", state=state, exit_code=exit_code))
+        state, exit_code, on_request = (*spec, False)[:3] if isinstance(spec, tuple) else (spec, None, False)
+        result.append(
+            Container(number=n, unique_name=f"web-{n}", state=state, exit_code=exit_code, stopped_on_request=on_request)
+        )
     return result
 
 
@@ -200,7 +202,9 @@ def _containers(*specs):
         pytest.param([CS.RUNNING, (CS.STOPPED, 0)], AS.PARTLY_RUNNING, id="some-running-some-stopped"),
         pytest.param([CS.RUNNING, CS.START_FAILED], AS.PARTLY_RUNNING, id="some-running-some-failed"),
         pytest.param([(CS.STOPPED, 0), (CS.STOPPED, 0)], AS.STOPPED, id="all-stopped-cleanly"),
-        pytest.param([CS.STOPPED, CS.STOPPED], AS.STOPPED, id="all-stopped-never-ran"),
+        pytest.param([(CS.STOPPED, None, True)] * 2, AS.STOPPED, id="all-stopped-before-they-ran"),
+        pytest.param([(CS.STOPPED, 137, True)], AS.STOPPED, id="killed-after-the-stop-timeout-on-request"),
+        pytest.param([(CS.STOPPED, 0), (CS.STOPPED, None)], AS.STOPPED_WITH_ERRORS, id="one-vanished"),
         pytest.param([(CS.STOPPED, 0), (CS.STOPPED, 137)], AS.STOPPED_WITH_ERRORS, id="one-exit-code-not-0"),
         pytest.param([(CS.STOPPED, 1)], AS.STOPPED_WITH_ERRORS, id="exit-code-1"),
         pytest.param([(CS.STOPPED, -1)], AS.STOPPED_WITH_ERRORS, id="negative-exit-code"),
@@ -255,7 +259,8 @@ def test_settle_keeps_the_in_progress_state_while_a_container_is_in_progress(use
 )
 def test_settle_leaves_the_in_progress_state_for_the_derived_one(user, state, containers, expected):
     app = make_application(user, "web", state=state, containers=2, container_state=CS.RUNNING)
-    _set_containers(app, *containers)
+    # Stopped as the worker records a stop that was asked for (a stop nobody asked for is an error).
+    _set_containers(app, *containers, stopped_on_request=True)
     if state == AS.REDEPLOYING:
         Application.objects.filter(pk=app.pk).update(generation=2)
         Container.objects.filter(application=app).update(generation=2)
@@ -388,7 +393,7 @@ def test_start_after_stop_records_a_new_start(user):
     app = _settle(make_application(user, "web", state=AS.STARTING, containers=1, container_state=CS.RUNNING))
     first_start = app.started_datetime
     app_services.stop_application(app)
-    _set_containers(app, CS.STOPPED)
+    _set_containers(app, CS.STOPPED, stopped_on_request=True)
     app = _settle(app)
     assert app.state == AS.STOPPED and app.stopped_datetime >= first_start
     app_services.start_application(app)
