@@ -220,6 +220,18 @@ def ensure_running(container: Container) -> bool:
         )
     mark_node(node, reachable=True)
     _record_ports(container, info)
+    recorded = _record_start(container, info)
+    if not recorded and Container.objects.filter(pk=container.pk, state=C.TERMINATED).exists():
+        # Terminated while this step created its container: the terminate step could not see a container
+        # still being created, so this one is removed here rather than left to the next sweep as an orphan.
+        try:
+            driver.remove(info.id)
+        except NodeUnreachable:
+            pass  # the sweep removes it once the node answers
+    return recorded
+
+
+def _record_start(container: Container, info: ContainerInfo) -> bool:
     now = timezone.now()
     if info.running:
         return compare_and_set(

@@ -1,10 +1,11 @@
 """The plumbing under everything else: a real worker consumes tasks sent through Redis, and the driver
 reaches the Docker engine."""
 
-from threading import Barrier, Thread
+from threading import Barrier, Event, Thread
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from apps.applications.models import Application
@@ -161,3 +162,45 @@ def _create_twice_at_once(container, spec, driver) -> list:
     for thread in threads:
         thread.join()
     return results
+
+
+def test_a_container_created_while_its_row_was_terminated_is_removed_by_its_step(docker_client, user, monkeypatch):
+    """A terminate step that runs while another step's create is in flight sees no container to remove; the
+    creating step then finds the row Terminated and removes what it made (no orphan left for the sweep)."""
+    real = driver_for(ensure_default_node())
+    in_create, go_on = Event(), Event()
+
+    class HeldCreate:
+        """The real driver; its create waits until the test has terminated the row."""
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def create(self, spec):
+            in_create.set()
+            assert go_on.wait(30)
+            return real.create(spec)
+
+    monkeypatch.setattr(converge, "driver_for", lambda node: HeldCreate())
+    application = make_application(
+        user, "late", state="Starting", containers=1, container_state="Starting", image="local/busybox"
+    )
+    Application.objects.filter(pk=application.pk).update(run_command="sleep 3600")
+    row = application.containers.get()
+
+    def start_step():
+        try:
+            converge.ensure_running(converge._load(str(row.uuid)))
+        finally:
+            connection.close()
+
+    step = Thread(target=start_step)
+    step.start()
+    assert in_create.wait(30)
+    Container.objects.filter(pk=row.pk).update(state="Terminating")
+    assert converge.ensure_removed(converge._load(str(row.uuid)))
+    go_on.set()
+    step.join(60)
+
+    assert Container.objects.get(pk=row.pk).state == "Terminated"
+    assert docker_client.containers.list(all=True, filters={"label": f"{LABEL_CONTAINER}={row.uuid}"}) == []
