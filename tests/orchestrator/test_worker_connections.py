@@ -64,9 +64,7 @@ def test_stale_connections_are_closed_between_tasks(monkeypatch):
 def test_a_connection_the_server_closed_is_replaced_before_the_next_task():
     """What the e2e suite does between tests (pg_terminate_backend), and what a Postgres restart does."""
     task = SimpleNamespace(request=SimpleNamespace(is_eager=False))
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        (old_pid,) = cursor.fetchone()
+    old_pid = _backend_pid()
     other = psycopg2.connect(**{k: v for k, v in connection.get_connection_params().items() if k != "cursor_factory"})
     try:
         other.autocommit = True
@@ -77,21 +75,22 @@ def test_a_connection_the_server_closed_is_replaced_before_the_next_task():
 
     tasks.release_stale_connections(sender=task)
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        assert cursor.fetchone()[0] != old_pid
+    assert _backend_pid() != old_pid
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_healthy_connection_is_kept_between_tasks():
     task = SimpleNamespace(request=SimpleNamespace(is_eager=False))
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        (pid,) = cursor.fetchone()
+    pid = _backend_pid()
 
     tasks.release_stale_connections(sender=task)
     tasks.release_stale_connections(sender=task)
 
+    assert _backend_pid() == pid
+
+
+def _backend_pid() -> int:
+    """The Postgres backend serving this thread's connection (a new one after a reconnect)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
-        assert cursor.fetchone()[0] == pid
+        return cursor.fetchone()[0]
