@@ -248,13 +248,22 @@ class Stack:
 
         wait_for(ready, 10, what="redis-server")
 
-    def start_api(self, workers: int = 4, threads: int = 4, database: str | None = None) -> str:
+    def start_api(
+        self,
+        workers: int = 4,
+        threads: int = 4,
+        database: str | None = None,
+        variant: str = "",
+        env: dict | None = None,
+    ) -> str:
         """gunicorn as in the production docker-compose.yml (-w 4 --threads 4), DEBUG off; returns its URL.
-        `database` names one of the extra databases to serve instead of the main one (on another port)."""
-        name, port, env = "gunicorn", self.port, None
+        `database` names one of the extra databases to serve instead of the main one; `variant` names a
+        server with other settings (`env`). Either runs on another port."""
+        name, port, env = "gunicorn", self.port, dict(env or {})
+        if database is not None or variant:
+            name, port = "-".join(filter(None, ("gunicorn", database, variant))), free_port()
         if database is not None:
-            name, port = f"gunicorn-{database}", free_port()
-            env = {"DATABASE_URL": self.env[f"BENCH_DATABASE_{database.upper()}"]}
+            env["DATABASE_URL"] = self.env[f"BENCH_DATABASE_{database.upper()}"]
         url = f"http://127.0.0.1:{port}"
         self._spawn(
             name,

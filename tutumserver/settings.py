@@ -184,6 +184,8 @@ TUTUM_PUBLIC_DOMAIN = env_str("TUTUM_PUBLIC_DOMAIN", "localhost")
 TUTUM_PUBLISH_ADDRESS = env_str("TUTUM_PUBLISH_ADDRESS", "127.0.0.1")
 TUTUM_API_URL = env_str("TUTUM_API_URL", "http://127.0.0.1:8000").rstrip("/")
 TUTUM_TERMINATED_RETENTION_SECONDS = env_int("TUTUM_TERMINATED_RETENTION_SECONDS", 300)
+# Rendered list pages are kept this long at most (apps/core/listcache.py); 0 turns the cache off.
+TUTUM_LIST_CACHE_SECONDS = env_int("TUTUM_LIST_CACHE_SECONDS", 60)
 TUTUM_MAX_CONTAINERS_PER_APPLICATION = env_int("TUTUM_MAX_CONTAINERS_PER_APPLICATION", 100)
 # Encrypts registry passwords (a Fernet key, or any string: a Fernet key is derived from it with SHA-256).
 TUTUM_CREDENTIALS_KEY = env_str("TUTUM_CREDENTIALS_KEY") or _embedded_secret_key("credentials_key")

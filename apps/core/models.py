@@ -21,12 +21,41 @@ class UuidModel(models.Model):
         abstract = True
 
 
+class ListVersion(models.Model):
+    """A random token that database triggers replace, in the same transaction, whenever a row that an
+    owner's lists show changes (apps/core/listversions.py). Owner 0 holds the database's own token, renewed
+    by every `migrate` and `flush`, for changes every owner's lists show (node states). Pages are cached
+    under these tokens (apps/core/listcache.py)."""
+
+    GLOBAL_OWNER = 0
+
+    owner_id = models.BigIntegerField(primary_key=True)
+    token = models.CharField(max_length=32)
+
+    def __str__(self):
+        return f"{self.owner_id}: {self.token}"
+
+
 class RetainedQuerySet(models.QuerySet):
     """Rows with a `destroyed_datetime`: terminated ones stay in lists for the retention period (design.md)."""
 
     def visible_in_lists(self):
         cutoff = timezone.now() - timezone.timedelta(seconds=settings.TUTUM_TERMINATED_RETENTION_SECONDS)
         return self.filter(Q(destroyed_datetime__isnull=True) | Q(destroyed_datetime__gte=cutoff))
+
+    def first_list_expiry(self):
+        """When the earliest terminated row of these leaves the lists (None if none is listed): until then,
+        time alone changes no list of them."""
+        first = (
+            self.visible_in_lists()
+            .filter(destroyed_datetime__isnull=False)
+            .order_by("destroyed_datetime")
+            .values_list("destroyed_datetime", flat=True)
+            .first()
+        )
+        if first is None:
+            return None
+        return first + timezone.timedelta(seconds=settings.TUTUM_TERMINATED_RETENTION_SECONDS)
 
     def with_port_list(self):
         """Each row's `ports` read in the same statement, as `port_list`: a list of tuples with the port

@@ -1,6 +1,8 @@
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
+from .listcache import ListPageCache
+
 UUID_REGEX = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 
@@ -16,6 +18,17 @@ class OwnedResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
 
     def queryset_for(self, user):
         raise NotImplementedError
+
+    def list(self, request, *args, **kwargs):
+        page_cache = ListPageCache.for_request(request)
+        if page_cache is None:
+            return super().list(request, *args, **kwargs)
+        cached = page_cache.response()
+        if cached is not None:
+            return cached
+        response = super().list(request, *args, **kwargs)
+        page_cache.store_when_rendered(response, lambda: self.get_queryset().first_list_expiry())
+        return response
 
     def get_queryset(self):
         return self.queryset_for(self.request.user)

@@ -1,0 +1,161 @@
+"""Database triggers that renew an owner's list version whenever a row that the owner's lists show changes.
+
+Triggers, not signals or service code: the worker writes through `save()`, `QuerySet.update()` and
+`bulk_create()`, and a cached list must not depend on every one of those paths remembering to announce
+itself. A trigger runs in the writing transaction, so a new token becomes visible together with the
+change it stands for.
+
+On Postgres the triggers are constraint triggers deferred to the commit: the token row is then locked only
+for the instant before each commit, so two transactions of one owner cannot deadlock on it and workers do
+not queue behind each other's long transactions. SQLite has one writer at a time and plain triggers.
+
+Installed after every `migrate` (post_migrate), so a table that a migration rebuilds (SQLite does that for
+most column changes) gets its triggers back; the database's own token (owner 0) is renewed at the same time,
+which also retires every page cached before the migration or a `flush`.
+"""
+
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.db import connections
+
+TRIGGER = "tutum_list_version"
+
+
+@dataclass(frozen=True)
+class Watched:
+    """A table whose rows lists show; `owner` is SQL giving the owner id of the row `{row}` (OLD or NEW)."""
+
+    model: str
+    owner: str
+    # None: every change; otherwise only an UPDATE where one of these columns changes.
+    columns: tuple[str, ...] | None = None
+
+
+def _watched() -> list[Watched]:
+    table = {label: apps.get_model(label)._meta.db_table for label in _MODELS}
+    application, container = table["applications.Application"], table["containers.Container"]
+    owner_of_application = f"(SELECT owner_id FROM {application} WHERE id = {{row}}.application_id)"
+    return [
+        Watched("applications.Application", "{row}.owner_id"),
+        Watched("applications.ApplicationPort", owner_of_application),
+        Watched("containers.Container", owner_of_application),
+        Watched(
+            "containers.ContainerPort",
+            f"(SELECT a.owner_id FROM {container} c JOIN {application} a ON a.id = c.application_id"
+            " WHERE c.id = {row}.container_id)",
+        ),
+        # Container lists show a node's name and whether it is reachable, for every owner.
+        Watched("nodes.Node", "0", columns=("name", "state")),
+        # public_dns ends with the username.
+        Watched("auth.User", "{row}.id", columns=("username",)),
+    ]
+
+
+_MODELS = (
+    "applications.Application",
+    "applications.ApplicationPort",
+    "containers.Container",
+    "containers.ContainerPort",
+    "nodes.Node",
+    "auth.User",
+)
+
+
+def install(using: str = "default") -> bool:
+    """(Re)creates the triggers and renews the database's token; False (and nothing done) when a watched
+    table does not exist yet, e.g. after a partial `migrate`: without the database's token, nothing is cached."""
+    connection = connections[using]
+    version_table = apps.get_model("core.ListVersion")._meta.db_table
+    tables = set(connection.introspection.table_names())
+    if version_table not in tables or not all(apps.get_model(m)._meta.db_table in tables for m in _MODELS):
+        return False
+    statements = _postgres(version_table) if connection.vendor == "postgresql" else _sqlite(version_table)
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+    return True
+
+
+def _when(watched: Watched) -> str:
+    return " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in watched.columns)
+
+
+def _postgres(version_table: str) -> list[str]:
+    statements = [
+        f"""
+        CREATE OR REPLACE FUNCTION {TRIGGER}_renew(owner bigint) RETURNS void AS $$
+        BEGIN
+            IF owner IS NOT NULL THEN
+                INSERT INTO {version_table} (owner_id, token) VALUES (owner, md5(gen_random_uuid()::text))
+                ON CONFLICT (owner_id) DO UPDATE SET token = EXCLUDED.token;
+            END IF;
+        END $$ LANGUAGE plpgsql
+        """,
+        f"""
+        INSERT INTO {version_table} (owner_id, token) VALUES (0, md5(gen_random_uuid()::text))
+        ON CONFLICT (owner_id) DO UPDATE SET token = EXCLUDED.token
+        """,
+    ]
+    for watched in _watched():
+        table = apps.get_model(watched.model)._meta.db_table
+        function = f"{TRIGGER}_{table}"
+        old, new = watched.owner.format(row="OLD"), watched.owner.format(row="NEW")
+        events = "UPDATE" if watched.columns else "INSERT OR UPDATE OR DELETE"
+        when = f"WHEN ({_when(watched)})" if watched.columns else ""
+        statements += [
+            f"""
+            CREATE OR REPLACE FUNCTION {function}() RETURNS trigger AS $$
+            DECLARE
+                old_owner bigint;
+                new_owner bigint;
+            BEGIN
+                IF TG_OP <> 'INSERT' THEN
+                    old_owner := {old};
+                    PERFORM {TRIGGER}_renew(old_owner);
+                END IF;
+                IF TG_OP <> 'DELETE' THEN
+                    new_owner := {new};
+                    IF new_owner IS DISTINCT FROM old_owner THEN
+                        PERFORM {TRIGGER}_renew(new_owner);
+                    END IF;
+                END IF;
+                RETURN NULL;
+            END $$ LANGUAGE plpgsql
+            """,
+            f"DROP TRIGGER IF EXISTS {TRIGGER} ON {table}",
+            f"""
+            CREATE CONSTRAINT TRIGGER {TRIGGER} AFTER {events} ON {table}
+            DEFERRABLE INITIALLY DEFERRED FOR EACH ROW {when} EXECUTE FUNCTION {function}()
+            """,
+        ]
+    return statements
+
+
+def _sqlite(version_table: str) -> list[str]:
+    def renew(owner: str) -> str:
+        # The WHERE resolves SQLite's parsing ambiguity of INSERT ... SELECT ... ON CONFLICT.
+        return (
+            f"INSERT INTO {version_table} (owner_id, token) SELECT owner, lower(hex(randomblob(16)))"
+            f" FROM (SELECT {owner} AS owner) WHERE owner IS NOT NULL"
+            " ON CONFLICT (owner_id) DO UPDATE SET token = excluded.token;"
+        )
+
+    statements = [
+        f"INSERT INTO {version_table} (owner_id, token) VALUES (0, lower(hex(randomblob(16))))"
+        " ON CONFLICT (owner_id) DO UPDATE SET token = excluded.token"
+    ]
+    for watched in _watched():
+        table = apps.get_model(watched.model)._meta.db_table
+        rows = {"INSERT": ("NEW",), "UPDATE": ("OLD", "NEW"), "DELETE": ("OLD",)}
+        if watched.columns:
+            rows = {"UPDATE": rows["UPDATE"]}
+        for event, row_names in rows.items():
+            name = f"{TRIGGER}_{table}_{event.lower()}"
+            when = f"WHEN {_when(watched)}" if watched.columns else ""
+            body = " ".join(renew(watched.owner.format(row=row)) for row in row_names)
+            statements += [
+                f"DROP TRIGGER IF EXISTS {name}",
+                f"CREATE TRIGGER {name} AFTER {event} ON {table} {when} BEGIN {body} END",
+            ]
+    return statements
