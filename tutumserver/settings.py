@@ -113,7 +113,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 CACHE_URL = env_str("TUTUM_CACHE_URL", "")
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        {"BACKEND": "apps.core.cache.RedisCache", "LOCATION": CACHE_URL}
         if CACHE_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

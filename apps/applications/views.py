@@ -6,7 +6,7 @@ from rest_framework.response import Response
 
 from apps.containers.models import Container
 from apps.core.logs import read_logs
-from apps.core.views import OwnedResourceViewSet
+from apps.core.views import CachedListMixin, OwnedResourceViewSet
 
 from . import services
 from .filters import ApplicationFilter
@@ -21,7 +21,7 @@ from .serializers import (
 LogsSerializer = inline_serializer("Logs", {"logs": serializers.CharField()})
 
 
-class ApplicationViewSet(OwnedResourceViewSet):
+class ApplicationViewSet(CachedListMixin, OwnedResourceViewSet):
     serializer_class = ApplicationSerializer
     detail_serializer_class = ApplicationDetailSerializer
     filterset_class = ApplicationFilter

@@ -4,7 +4,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.core.logs import read_logs
-from apps.core.views import OwnedResourceViewSet
+from apps.core.views import CachedListMixin, OwnedResourceViewSet
 
 from . import services
 from .filters import ContainerFilter
@@ -12,7 +12,7 @@ from .models import Container
 from .serializers import ContainerDetailSerializer, ContainerSerializer
 
 
-class ContainerViewSet(OwnedResourceViewSet):
+class ContainerViewSet(CachedListMixin, OwnedResourceViewSet):
     serializer_class = ContainerSerializer
     detail_serializer_class = ContainerDetailSerializer
     filterset_class = ContainerFilter

@@ -19,17 +19,6 @@ class OwnedResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     def queryset_for(self, user):
         raise NotImplementedError
 
-    def list(self, request, *args, **kwargs):
-        page_cache = ListPageCache.for_request(request)
-        if page_cache is None:
-            return super().list(request, *args, **kwargs)
-        cached = page_cache.response()
-        if cached is not None:
-            return cached
-        response = super().list(request, *args, **kwargs)
-        page_cache.store_when_rendered(response, lambda: self.get_queryset().first_list_expiry())
-        return response
-
     def get_queryset(self):
         return self.queryset_for(self.request.user)
 
@@ -42,3 +31,22 @@ class OwnedResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         """202 with the object as it is now, re-read with the prefetching of a detail request."""
         fresh = self.get_queryset().get(pk=instance.pk)
         return Response(self.get_serializer(fresh).data, status=status.HTTP_202_ACCEPTED)
+
+
+class CachedListMixin:
+    """Lists answered from the page cache while nothing they show has changed (apps/core/listcache.py).
+
+    Only for resources whose listed rows, and every row their list shape reads, are watched by the
+    triggers of apps/core/listversions.py; a list showing anything else would be served stale.
+    """
+
+    def list(self, request, *args, **kwargs):
+        page_cache = ListPageCache.for_request(request)
+        if page_cache is None:
+            return super().list(request, *args, **kwargs)
+        cached = page_cache.response()
+        if cached is not None:
+            return cached
+        response = super().list(request, *args, **kwargs)
+        page_cache.store_when_rendered(response, lambda: self.get_queryset().first_list_expiry())
+        return response

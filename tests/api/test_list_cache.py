@@ -233,3 +233,12 @@ def test_two_transactions_of_one_owner_locking_rows_in_opposite_orders_both_comm
 
     assert errors == []
     assert set(Container.objects.filter(application=app).values_list("state", flat=True)) == {"Stopped"}
+
+
+def test_lists_of_rows_without_triggers_are_not_cached(api, node):
+    assert api.get("/api/v1/node/").json()["objects"][0]["last_error"] == ""
+
+    Node.objects.filter(pk=node.pk).update(last_error="connection refused", schedulable=False)
+
+    listed = api.get("/api/v1/node/").json()["objects"][0]
+    assert (listed["last_error"], listed["schedulable"]) == ("connection refused", False)

@@ -41,6 +41,8 @@ def run_command(tmp_path):
         if name not in ("DATABASE_URL", "CELERY_BROKER_URL", "TUTUM_CACHE_URL", "DJANGO_SETTINGS_MODULE")
     }
     env.update(TUTUM_DATA_DIR=str(tmp_path / "var"), TUTUM_PORT=str(free_port()), TUTUM_INSTANCE=INSTANCE)
+    # Cached list pages then outlive the test: only the SQLite triggers can make a list show a change.
+    env.update(TUTUM_LIST_CACHE_SECONDS="3600")
     output = tmp_path / "run.out"
     with open(output, "w") as log:
         process = subprocess.Popen(
@@ -113,3 +115,7 @@ def test_the_run_command_serves_the_official_clients_on_sqlite(run_command):
     assert api.delete(f"{base_url}application/{uuid}/", timeout=10).status_code == 202
     wait_for(lambda: not _our_containers(client), timeout=60, message="no container left")
     assert api.get(f"{base_url}application/{uuid}/", timeout=5).json()["state"] == "Terminated"
+    listed = api.get(f"{base_url}application/", timeout=5).json()["objects"]
+    assert [(a["uuid"], a["state"], a["current_num_containers"]) for a in listed] == [(uuid, "Terminated", 0)]
+    containers = api.get(f"{base_url}container/", params={"application__uuid": uuid}, timeout=5).json()["objects"]
+    assert [c["state"] for c in containers] == ["Terminated", "Terminated"]
