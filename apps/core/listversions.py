@@ -32,9 +32,12 @@ class Watched:
     columns: tuple[str, ...] | None = None
 
 
+def _table(label: str) -> str:
+    return apps.get_model(label)._meta.db_table
+
+
 def _watched() -> list[Watched]:
-    table = {label: apps.get_model(label)._meta.db_table for label in _MODELS}
-    application, container = table["applications.Application"], table["containers.Container"]
+    application, container = _table("applications.Application"), _table("containers.Container")
     owner_of_application = f"(SELECT owner_id FROM {application} WHERE id = {{row}}.application_id)"
     return [
         Watched("applications.Application", "{row}.owner_id"),
@@ -52,23 +55,13 @@ def _watched() -> list[Watched]:
     ]
 
 
-_MODELS = (
-    "applications.Application",
-    "applications.ApplicationPort",
-    "containers.Container",
-    "containers.ContainerPort",
-    "nodes.Node",
-    "auth.User",
-)
-
-
 def install(using: str = "default") -> bool:
     """(Re)creates the triggers and renews the database's token; False (and nothing done) when a watched
     table does not exist yet, e.g. after a partial `migrate`: without the database's token, nothing is cached."""
     connection = connections[using]
-    version_table = apps.get_model("core.ListVersion")._meta.db_table
+    version_table = _table("core.ListVersion")
     tables = set(connection.introspection.table_names())
-    if version_table not in tables or not all(apps.get_model(m)._meta.db_table in tables for m in _MODELS):
+    if not {version_table, *(_table(w.model) for w in _watched())} <= tables:
         return False
     statements = _postgres(version_table) if connection.vendor == "postgresql" else _sqlite(version_table)
     with connection.cursor() as cursor:
@@ -98,7 +91,7 @@ def _postgres(version_table: str) -> list[str]:
         """,
     ]
     for watched in _watched():
-        table = apps.get_model(watched.model)._meta.db_table
+        table = _table(watched.model)
         function = f"{TRIGGER}_{table}"
         old, new = watched.owner.format(row="OLD"), watched.owner.format(row="NEW")
         events = "UPDATE" if watched.columns else "INSERT OR UPDATE OR DELETE"
@@ -146,7 +139,7 @@ def _sqlite(version_table: str) -> list[str]:
         " ON CONFLICT (owner_id) DO UPDATE SET token = excluded.token"
     ]
     for watched in _watched():
-        table = apps.get_model(watched.model)._meta.db_table
+        table = _table(watched.model)
         rows = {"INSERT": ("NEW",), "UPDATE": ("OLD", "NEW"), "DELETE": ("OLD",)}
         if watched.columns:
             rows = {"UPDATE": rows["UPDATE"]}
