@@ -206,8 +206,10 @@ TUTUM_CONTAINER_SIZES = {
     "XL": (4096, 4096),
 }
 
-# Authentication throttling: failures allowed per window, per client address and per username.
+# Authentication throttling (apps/accounts/throttling.py), per window: wrong keys per client address and wrong
+# passwords per (address, username); wrong passwords per address, for any username.
 TUTUM_AUTH_FAILURES_ALLOWED = env_int("TUTUM_AUTH_FAILURES_ALLOWED", 10)
+TUTUM_AUTH_ADDRESS_FAILURES_ALLOWED = env_int("TUTUM_AUTH_ADDRESS_FAILURES_ALLOWED", 30)
 TUTUM_AUTH_FAILURE_WINDOW_SECONDS = env_int("TUTUM_AUTH_FAILURE_WINDOW_SECONDS", 60)
 
 LOGGING = {

@@ -3,11 +3,11 @@
 import base64
 import binascii
 
-from django.contrib.auth import authenticate
 from rest_framework import authentication, exceptions
 
+from . import throttling
 from .models import ApiKey
-from .throttling import record_failure, refuse_if_throttled
+from .passwords import authenticate_password
 
 INVALID = "Invalid credentials."
 
@@ -27,11 +27,18 @@ def _basic_credentials(header: str) -> tuple[str, str]:
     return _split_credentials(decoded)
 
 
+def _throttled(error: throttling.LoginThrottled) -> exceptions.Throttled:
+    return exceptions.Throttled(wait=error.wait, detail="Too many failed authentication attempts; try again later.")
+
+
 def _authenticate_key(request, username: str, key: str):
-    refuse_if_throttled(request, username)
+    """A valid key is served whatever failed before it: the throttle is read only after a miss."""
     api_key = ApiKey.find_active(username, key)
     if api_key is None:
-        record_failure(request, username)
+        try:
+            throttling.key_failed(throttling.client_address(request))
+        except throttling.LoginThrottled as error:
+            raise _throttled(error) from None
         raise exceptions.AuthenticationFailed(INVALID)
     api_key.record_use()
     return api_key.user, api_key
@@ -83,9 +90,10 @@ class BasicPasswordAuthentication(_SchemeAuthentication):
         if value is None:
             return None
         username, password = _basic_credentials(value)
-        refuse_if_throttled(request, username)
-        user = authenticate(request=request._request, username=username, password=password)
-        if user is None or not user.is_active:
-            record_failure(request, username)
+        try:
+            user = authenticate_password(request, username, password)
+        except throttling.LoginThrottled as error:
+            raise _throttled(error) from None
+        if user is None:
             raise exceptions.AuthenticationFailed(INVALID)
         return user, None

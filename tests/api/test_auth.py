@@ -129,69 +129,133 @@ def test_password_is_not_an_api_key(user):
 
 
 # ---------------------------------------------------------------- throttling
+# A valid key is always served; wrong keys count against the client address, wrong passwords against the
+# (address, username) pair and the address. Usernames are public: failures must not lock out the user elsewhere.
+
+PASSWORD = "secret-password"
+WRONG_KEY_FORMS = {
+    "apikey": lambda username, secret: f"ApiKey {username}:{secret}",
+    "basic": basic,
+}
 
 
 @pytest.fixture
 def strict(settings):
     settings.TUTUM_AUTH_FAILURES_ALLOWED = 3
+    settings.TUTUM_AUTH_ADDRESS_FAILURES_ALLOWED = 5
     settings.TUTUM_AUTH_FAILURE_WINDOW_SECONDS = 60
     return settings
 
 
-def test_repeated_failures_from_one_address_are_throttled(strict, user, key):
+def assert_throttled(response):
+    assert_json_error(response, 429)
+    assert int(response["Retry-After"]) > 0
+
+
+@pytest.mark.parametrize("form", WRONG_KEY_FORMS)
+def test_wrong_keys_never_lock_out_the_valid_key(user, key, form):
+    wrong = WRONG_KEY_FORMS[form]
+    for _ in range(50):
+        assert get(authorization=wrong("alice", "wrong-key"), address="10.0.0.1").status_code in (401, 429)
+    # The valid key, in either form, from the very address that sent the 50 wrong ones.
+    assert get(authorization=f"ApiKey alice:{key}", address="10.0.0.1").status_code == 200
+    assert get(authorization=basic("alice", key), address="10.0.0.1").status_code == 200
+    assert_throttled(get(authorization=wrong("alice", "wrong-key"), address="10.0.0.1"))
+    assert_json_error(get(authorization=wrong("alice", "wrong-key"), address="10.0.0.2"), 401)
+
+
+def test_wrong_keys_from_one_address_are_throttled_there(strict, user, key):
     for attempt in range(3):
         # A different username each time: only the address is common.
         assert_json_error(get(authorization=f"ApiKey user{attempt}:wrong", address="10.0.0.1"), 401)
-    throttled = get(authorization=f"ApiKey alice:{key}", address="10.0.0.1")
-    assert_json_error(throttled, 429)
-    assert int(throttled["Retry-After"]) > 0
-    # Another address, with right credentials, is not affected.
-    assert get(authorization=f"ApiKey alice:{key}", address="10.0.0.2").status_code == 200
+    assert_throttled(get(authorization="ApiKey alice:wrong", address="10.0.0.1"))
+    assert get(authorization=f"ApiKey alice:{key}", address="10.0.0.1").status_code == 200
+    assert_json_error(get(authorization="ApiKey alice:wrong", address="10.0.0.2"), 401)
 
 
-def test_repeated_failures_for_one_username_are_throttled(strict, user, other_user, key):
-    for attempt in range(3):
-        # A different address each time: only the username is common.
+def test_wrong_keys_for_one_username_from_many_addresses_throttle_nobody(strict, user, key):
+    for attempt in range(6):
         assert_json_error(get(authorization="ApiKey alice:wrong", address=f"10.0.1.{attempt}"), 401)
-    assert_json_error(get(authorization=f"ApiKey alice:{key}", address="10.0.1.99"), 429)
-    assert_json_error(get(authorization=basic("alice", key), address="10.0.1.98"), 429)
-    # Another username from a fresh address is not affected.
-    _, bob_key = ApiKey.issue(other_user)
-    assert get(authorization=f"ApiKey bob:{bob_key}", address="10.0.1.99").status_code == 200
+        assert_json_error(get(authorization=basic("alice", "wrong"), address=f"10.0.1.{attempt + 100}"), 401)
+    assert_json_error(get(authorization="ApiKey alice:wrong", address="10.0.1.99"), 401)
+    assert get(authorization=f"ApiKey alice:{key}", address="10.0.1.99").status_code == 200
+    assert get(AUTH, authorization=basic("alice", PASSWORD), address="10.0.1.99").status_code == 200
 
 
-def test_username_throttling_ignores_case(strict, user, key):
-    for attempt in range(3):
-        get(authorization="ApiKey ALICE:wrong", address=f"10.0.2.{attempt}")
-    assert_json_error(get(authorization=f"ApiKey alice:{key}", address="10.0.2.99"), 429)
+def test_wrong_passwords_throttle_that_address_not_the_password_from_another(user):
+    for _ in range(20):
+        assert get(AUTH, authorization=basic("alice", "wrong"), address="10.0.2.1").status_code in (401, 429)
+    assert_throttled(get(AUTH, authorization=basic("alice", PASSWORD), address="10.0.2.1"))
+    response = get(AUTH, authorization=basic("alice", PASSWORD), address="10.0.2.2")
+    assert response.status_code == 200, response.content
+    assert response.json()["objects"][0]["key"]
+
+
+def test_wrong_passwords_throttle_the_pair_of_address_and_username(strict, user, other_user):
+    for _ in range(3):
+        assert_json_error(get(AUTH, authorization=basic("alice", "wrong"), address="10.0.3.1"), 401)
+    assert_throttled(get(AUTH, authorization=basic("alice", PASSWORD), address="10.0.3.1"))
+    assert ApiKey.objects.filter(user=user).count() == 0
+    # Another username from that address, below the address's own limit, and alice from elsewhere still work.
+    assert get(AUTH, authorization=basic("bob", PASSWORD), address="10.0.3.1").status_code == 200
+    assert get(AUTH, authorization=basic("alice", PASSWORD), address="10.0.3.2").status_code == 200
+
+
+def test_wrong_passwords_for_many_usernames_throttle_the_address(strict, user, other_user, key):
+    for attempt in range(5):
+        assert_json_error(get(AUTH, authorization=basic(f"user{attempt}", "wrong"), address="10.0.4.1"), 401)
+    assert_throttled(get(AUTH, authorization=basic("bob", PASSWORD), address="10.0.4.1"))
+    assert get(AUTH, authorization=basic("bob", PASSWORD), address="10.0.4.2").status_code == 200
+    assert get(authorization=f"ApiKey alice:{key}", address="10.0.4.1").status_code == 200
+
+
+def test_password_throttling_ignores_the_case_of_the_username(strict, user):
+    for _ in range(3):
+        get(AUTH, authorization=basic("ALICE", "wrong"), address="10.0.5.1")
+    assert_throttled(get(AUTH, authorization=basic("alice", PASSWORD), address="10.0.5.1"))
 
 
 def test_failures_below_the_limit_are_not_throttled(strict, user, key):
     for _ in range(2):
-        assert_json_error(get(authorization="ApiKey alice:wrong", address="10.0.3.1"), 401)
-    assert get(authorization=f"ApiKey alice:{key}", address="10.0.3.1").status_code == 200
+        assert_json_error(get(authorization="ApiKey alice:wrong", address="10.0.6.1"), 401)
+        assert_json_error(get(AUTH, authorization=basic("alice", "wrong"), address="10.0.6.1"), 401)
+    assert_json_error(get(authorization="ApiKey alice:wrong", address="10.0.6.1"), 401)
+    assert get(AUTH, authorization=basic("alice", PASSWORD), address="10.0.6.1").status_code == 200
 
 
 def test_successes_do_not_count_as_failures(strict, user, key):
     for _ in range(10):
-        assert get(authorization=f"ApiKey alice:{key}", address="10.0.4.1").status_code == 200
+        assert get(authorization=f"ApiKey alice:{key}", address="10.0.7.1").status_code == 200
+    assert_json_error(get(authorization="ApiKey alice:wrong", address="10.0.7.1"), 401)
 
 
 def test_throttling_ends_after_the_window(settings, user, key):
     settings.TUTUM_AUTH_FAILURES_ALLOWED = 2
     settings.TUTUM_AUTH_FAILURE_WINDOW_SECONDS = 1
     for _ in range(2):
-        get(authorization="ApiKey alice:wrong", address="10.0.5.1")
-    assert_json_error(get(authorization=f"ApiKey alice:{key}", address="10.0.5.1"), 429)
+        get(authorization="ApiKey alice:wrong", address="10.0.8.1")
+        get(AUTH, authorization=basic("alice", "wrong"), address="10.0.8.1")
+    assert_json_error(get(authorization="ApiKey alice:wrong", address="10.0.8.1"), 429)
+    assert_json_error(get(AUTH, authorization=basic("alice", PASSWORD), address="10.0.8.1"), 429)
     time.sleep(1.5)
-    assert get(authorization=f"ApiKey alice:{key}", address="10.0.5.1").status_code == 200
+    assert_json_error(get(authorization="ApiKey alice:wrong", address="10.0.8.1"), 401)
+    assert get(AUTH, authorization=basic("alice", PASSWORD), address="10.0.8.1").status_code == 200
 
 
-def test_failed_password_logins_are_throttled_too(strict, user):
+def test_password_login_function_for_other_faces_is_throttled_the_same_way(strict, user, rf):
+    """`authenticate_password` is what a web login calls: the same counters as HTTP Basic."""
+    from apps.accounts.passwords import authenticate_password
+    from apps.accounts.throttling import LoginThrottled
+
+    request = rf.post("/login/", REMOTE_ADDR="10.0.9.1")
+    assert authenticate_password(request, "alice", PASSWORD) == user
     for _ in range(3):
-        assert_json_error(get(AUTH, authorization=basic("alice", "wrong"), address="10.0.6.1"), 401)
-    assert_json_error(get(AUTH, authorization=basic("alice", "secret-password"), address="10.0.6.1"), 429)
-    assert ApiKey.objects.filter(user=user).count() == 0
+        assert authenticate_password(request, "alice", "wrong") is None
+    with pytest.raises(LoginThrottled) as throttled:
+        authenticate_password(request, "alice", PASSWORD)
+    assert throttled.value.wait > 0
+    assert_throttled(get(AUTH, authorization=basic("alice", PASSWORD), address="10.0.9.1"))
+    assert authenticate_password(rf.post("/login/", REMOTE_ADDR="10.0.9.2"), "alice", PASSWORD) == user
 
 
 # ---------------------------------------------------------------- GET /api/v1/auth/
