@@ -130,7 +130,7 @@ STATIC_ROOT = DATA_DIR / "static"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "apps.accounts.authentication.ApiKeyAuthentication",
-        "apps.accounts.authentication.BasicApiKeyAuthentication",
+        "apps.accounts.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
@@ -211,6 +211,8 @@ TUTUM_CONTAINER_SIZES = {
 TUTUM_AUTH_FAILURES_ALLOWED = env_int("TUTUM_AUTH_FAILURES_ALLOWED", 10)
 TUTUM_AUTH_ADDRESS_FAILURES_ALLOWED = env_int("TUTUM_AUTH_ADDRESS_FAILURES_ALLOWED", 30)
 TUTUM_AUTH_FAILURE_WINDOW_SECONDS = env_int("TUTUM_AUTH_FAILURE_WINDOW_SECONDS", 60)
+# A verified password (HTTP Basic on every request, as `tutum login` stores it) is not hashed again for this long.
+TUTUM_PASSWORD_CHECK_CACHE_SECONDS = env_int("TUTUM_PASSWORD_CHECK_CACHE_SECONDS", 60)
 
 LOGGING = {
     "version": 1,

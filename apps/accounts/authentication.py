@@ -1,4 +1,4 @@
-"""`Authorization: ApiKey user:key` and HTTP Basic `user:key` for the API; Basic `user:password` for /auth/."""
+"""Every API endpoint accepts `Authorization: ApiKey user:key` and HTTP Basic `user:key` or `user:password`."""
 
 import base64
 import binascii
@@ -31,17 +31,12 @@ def _throttled(error: throttling.LoginThrottled) -> exceptions.Throttled:
     return exceptions.Throttled(wait=error.wait, detail="Too many failed authentication attempts; try again later.")
 
 
-def _authenticate_key(request, username: str, key: str):
-    """A valid key is served whatever failed before it: the throttle is read only after a miss."""
+def _find_key(username: str, key: str) -> ApiKey | None:
     api_key = ApiKey.find_active(username, key)
-    if api_key is None:
-        try:
-            throttling.key_failed(throttling.client_address(request))
-        except throttling.LoginThrottled as error:
-            raise _throttled(error) from None
-        raise exceptions.AuthenticationFailed(INVALID)
-    api_key.record_use()
-    return api_key.user, api_key
+    if api_key is not None:
+        api_key.record_use()
+        api_key.presented_key = key  # GET /api/v1/auth/ answers it back instead of minting another
+    return api_key
 
 
 class _SchemeAuthentication(authentication.BaseAuthentication):
@@ -59,6 +54,8 @@ class _SchemeAuthentication(authentication.BaseAuthentication):
 
 
 class ApiKeyAuthentication(_SchemeAuthentication):
+    """`ApiKey user:key`: the 2014 clients, SDKs up to 0.20 and the TUTUM_AUTH of a role `global` container."""
+
     scheme = "ApiKey"
 
     def authenticate(self, request):
@@ -66,32 +63,36 @@ class ApiKeyAuthentication(_SchemeAuthentication):
         if value is None:
             return None
         username, key = _split_credentials(value)
-        return _authenticate_key(request, username, key)
+        api_key = _find_key(username, key)
+        if api_key is None:
+            # Only a miss reads the counters: a valid key is served whatever failed before it.
+            try:
+                throttling.key_failed(throttling.client_address(request))
+            except throttling.LoginThrottled as error:
+                raise _throttled(error) from None
+            raise exceptions.AuthenticationFailed(INVALID)
+        return api_key.user, api_key
 
 
-class BasicApiKeyAuthentication(_SchemeAuthentication):
+class BasicAuthentication(_SchemeAuthentication):
+    """HTTP Basic `user:apikey` (the SDK) or `user:password` (what `tutum login` stores and sends every time).
+
+    The key is tried first (one indexed query), then the password, which is throttled as a login.
+    `request.auth` is the key, or None for a password.
+    """
+
     scheme = "Basic"
 
     def authenticate(self, request):
         value = self.credentials(request)
         if value is None:
             return None
-        username, key = _basic_credentials(value)
-        return _authenticate_key(request, username, key)
-
-
-class BasicPasswordAuthentication(_SchemeAuthentication):
-    """Only for `GET /api/v1/auth/`, which trades a password for a new key."""
-
-    scheme = "Basic"
-
-    def authenticate(self, request):
-        value = self.credentials(request)
-        if value is None:
-            return None
-        username, password = _basic_credentials(value)
+        username, secret = _basic_credentials(value)
+        api_key = _find_key(username, secret)
+        if api_key is not None:
+            return api_key.user, api_key
         try:
-            user = authenticate_password(request, username, password)
+            user = authenticate_password(request, username, secret)
         except throttling.LoginThrottled as error:
             raise _throttled(error) from None
         if user is None:

@@ -3,7 +3,7 @@
 Usernames are public, so a counter per username would let anyone lock any user out. Instead:
 - a valid API key is always served: the key is looked up first, and only a failed attempt reads a counter;
 - a wrong API key counts against the client address (`TUTUM_AUTH_FAILURES_ALLOWED` per window);
-- a wrong password (`GET /api/v1/auth/`, any later login form) counts against the pair
+- a wrong password (HTTP Basic that is not a key, `/auth/`, any later login form) counts against the pair
   (address, username) (`TUTUM_AUTH_FAILURES_ALLOWED`) and against the address
   (`TUTUM_AUTH_ADDRESS_FAILURES_ALLOWED`, higher). A pair or address over its limit is refused before the
   password is checked, so guessing stops there, while the right password from another address still works.
@@ -38,6 +38,11 @@ def _password_limits(address: str, username: str) -> dict[str, int]:
     }
 
 
+def password_counter_keys(address: str, username: str) -> list[str]:
+    """The counters `refuse_password_attempt` reads, for a caller that fetches them with other keys at once."""
+    return list(_password_limits(address, username))
+
+
 def _refuse_if_over(limits: dict[str, int], counts: dict[str, int]) -> None:
     if any(counts.get(key, 0) >= allowed for key, allowed in limits.items()):
         raise LoginThrottled(settings.TUTUM_AUTH_FAILURE_WINDOW_SECONDS)
@@ -64,10 +69,13 @@ def key_failed(address: str) -> None:
     _record(limits)
 
 
-def refuse_password_attempt(address: str, username: str) -> None:
-    """Raises LoginThrottled when the pair (address, username) or the address is over its password limit."""
+def refuse_password_attempt(address: str, username: str, counts: dict[str, int] | None = None) -> None:
+    """Raises LoginThrottled when the pair (address, username) or the address is over its password limit.
+
+    `counts`: the counters already fetched (see `password_counter_keys`); read from the cache when None.
+    """
     limits = _password_limits(address, username)
-    _refuse_if_over(limits, cache.get_many(list(limits)))
+    _refuse_if_over(limits, cache.get_many(list(limits)) if counts is None else counts)
 
 
 def password_failed(address: str, username: str) -> None:

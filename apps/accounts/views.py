@@ -3,14 +3,16 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .authentication import BasicPasswordAuthentication
 from .models import ApiKey
 
 
 class AuthView(APIView):
-    """`GET /api/v1/auth/` with HTTP Basic user:password issues a new API key (the SDK's login)."""
+    """`GET /api/v1/auth/`: the SDK's login, and the CLI's check before every command (any 2xx is OK).
 
-    authentication_classes = [BasicPasswordAuthentication]
+    With a password (HTTP Basic user:password) it issues a new key, which the 2014 SDK reads from
+    `objects[0].key`. With a key (either form, or a container's TUTUM_AUTH) it answers that same key: the
+    caller holds it already, and a key minted per CLI command would pile up keys nobody uses.
+    """
 
     @extend_schema(
         responses=inline_serializer(
@@ -19,5 +21,8 @@ class AuthView(APIView):
         )
     )
     def get(self, request):
-        _, key = ApiKey.issue(request.user, name="auth endpoint")
+        if isinstance(request.auth, ApiKey):
+            key = request.auth.presented_key
+        else:
+            _, key = ApiKey.issue(request.user, name="auth endpoint")
         return Response({"objects": [{"key": key}]})
