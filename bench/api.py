@@ -28,17 +28,17 @@ def populate(start: int, stop: int, users, node, using: str = "default") -> None
     from django.db import connections
     from django.utils import timezone
 
-    from apps.applications.models import Application, ApplicationPort
     from apps.containers.models import Container, ContainerPort
+    from apps.services.models import Service, ServicePort
 
     now = timezone.now()
-    applications = []
+    services = []
     for i in range(start, stop):
         owner, k = users[i % len(users)], i // len(users)
         name = f"app{k // APPS_PER_NAME}"
         running = k % 5 != 4
-        applications.append(
-            Application(
+        services.append(
+            Service(
                 owner=owner,
                 name=name,
                 unique_name=name if k % APPS_PER_NAME == 0 else f"{name}-{k % APPS_PER_NAME + 1}",
@@ -53,13 +53,13 @@ def populate(start: int, stop: int, users, node, using: str = "default") -> None
                 stopped_datetime=None if running else now,
             )
         )
-    Application.objects.using(using).bulk_create(applications, batch_size=2000)
-    ApplicationPort.objects.using(using).bulk_create(
-        (ApplicationPort(application=a, inner_port=80, protocol="tcp") for a in applications), batch_size=5000
+    Service.objects.using(using).bulk_create(services, batch_size=2000)
+    ServicePort.objects.using(using).bulk_create(
+        (ServicePort(service=a, inner_port=80, protocol="tcp") for a in services), batch_size=5000
     )
     containers = [
         Container(
-            application=a,
+            service=a,
             node=node,
             number=n,
             unique_name=f"{a.unique_name}-{n}",
@@ -71,7 +71,7 @@ def populate(start: int, stop: int, users, node, using: str = "default") -> None
             exit_code=None if a.state == "Running" else 0,
             exit_code_msg=None if a.state == "Running" else "Exit code 0 (Success)",
         )
-        for a in applications
+        for a in services
         for n in range(1, CONTAINERS_PER_APP + 1)
     ]
     Container.objects.using(using).bulk_create(containers, batch_size=5000)
@@ -173,11 +173,11 @@ def targets_of(using: str) -> tuple[str, str]:
 
     container = (
         Container.objects.using(using)
-        .select_related("application")
-        .filter(application__owner__username="user0", application__name="app0")
+        .select_related("service")
+        .filter(service__owner__username="user0", service__name="app0")
         .first()
     )
-    return str(container.application.uuid), str(container.uuid)
+    return str(container.service.uuid), str(container.uuid)
 
 
 def main() -> int:

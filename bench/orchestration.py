@@ -75,7 +75,7 @@ def server_round(stack: Stack, headers: dict, n: int, round_: int) -> tuple[floa
         time.sleep(POLL_SECONDS)
     up = time.monotonic() - started
     log(f"  {lag(app['uuid'])}")
-    running = client.api.containers(filters={"label": f"tutum.application={app['uuid']}"})
+    running = client.api.containers(filters={"label": f"tutum.service={app['uuid']}"})
     if len(running) != n:
         raise RuntimeError(f"the API says Running but Docker runs {len(running)} of {n}")
 
@@ -83,7 +83,7 @@ def server_round(stack: Stack, headers: dict, n: int, round_: int) -> tuple[floa
     status, _ = request("DELETE", uri, headers)
     if status != 202:
         raise RuntimeError(f"DELETE answered {status}")
-    while client.api.containers(all=True, filters={"label": f"tutum.application={app['uuid']}"}):
+    while client.api.containers(all=True, filters={"label": f"tutum.service={app['uuid']}"}):
         if time.monotonic() - started > 120:
             raise RuntimeError("containers still there 120 s after terminate")
         time.sleep(POLL_SECONDS)
@@ -99,9 +99,9 @@ def lag(app_uuid: str) -> str:
     """Where the time went, from the database: POST to first and last container recorded Running."""
     from django.db.models import Max, Min
 
-    from apps.applications.models import Application
+    from apps.services.models import Service
 
-    app = Application.objects.get(uuid=app_uuid)
+    app = Service.objects.get(uuid=app_uuid)
     times = app.containers.aggregate(first=Min("started_datetime"), last=Max("started_datetime"))
     first, last = ((t - app.created).total_seconds() for t in (times["first"], times["last"]))
     return f"POST to first container Running {first:.2f}s, to last {last:.2f}s"

@@ -55,7 +55,7 @@ def make_application(stack: Stack, headers: dict, name: str, **policy) -> str:
 def running_container(app_uuid: str):
     from apps.containers.models import Container
 
-    return Container.objects.filter(application__uuid=app_uuid, state="Running").exclude(docker_id="").first()
+    return Container.objects.filter(service__uuid=app_uuid, state="Running").exclude(docker_id="").first()
 
 
 def autorestart_kill(stack: Stack, app_uuid: str) -> tuple[float, float]:
@@ -86,7 +86,7 @@ def autoreplace_kill(stack: Stack, app_uuid: str) -> tuple[float, float]:
     mono, _, _ = crash(client, old.docker_id)
 
     def new_running_in_engine():
-        found = client.api.containers(filters={"label": f"tutum.application={app_uuid}"})
+        found = client.api.containers(filters={"label": f"tutum.service={app_uuid}"})
         return any(c["Labels"].get("tutum.container") != str(old.uuid) for c in found)
 
     wait(new_running_in_engine, "a replacement container running")

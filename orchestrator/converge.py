@@ -1,4 +1,4 @@
-"""Level-triggered convergence: compare what an application and its containers want with what Docker has,
+"""Level-triggered convergence: compare what a service and its containers want with what Docker has,
 and close the difference. Every function is safe to run twice, concurrently, or after a crash halfway.
 
 A container's state carries the wish: Starting -> make it run, Stopping -> make it stop, Terminating ->
@@ -17,24 +17,24 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.accounts.models import ApiKey
-from apps.applications import services as application_services
-from apps.applications.choices import ApplicationState, Role
-from apps.applications.models import Application, ApplicationPort
 from apps.containers import services as container_services
 from apps.containers.choices import TRANSITIONAL, ContainerState, recovery_action
 from apps.containers.links import container_link_variables
 from apps.containers.models import Container, ContainerEnvVar, ContainerPort
 from apps.core.transitions import compare_and_set
 from apps.nodes.models import Node, NodeState
+from apps.services import services as application_services
+from apps.services.choices import Role, ServiceState
+from apps.services.models import Service, ServicePort
 
 from .driver import ContainerSpec, DriverError, NameConflict, NodeUnreachable, PortSpec, driver_for
-from .driver.base import LABEL_APPLICATION, LABEL_CONTAINER, LABEL_GENERATION, LABEL_INSTANCE, ContainerInfo
+from .driver.base import LABEL_CONTAINER, LABEL_GENERATION, LABEL_INSTANCE, LABEL_SERVICE, ContainerInfo
 from .images import application_auth, ensure_image
 from .scheduler import pick_node, pick_nodes
 
 logger = logging.getLogger(__name__)
 C = ContainerState
-A = ApplicationState
+A = ServiceState
 MAX_PASSES = 5
 
 
@@ -47,7 +47,7 @@ def exit_code_message(exit_code: int | None, oom_killed: bool = False) -> str | 
 
 
 def docker_name(container: Container) -> str:
-    name = f"{container.unique_name}-{container.application.owner.username}"
+    name = f"{container.unique_name}-{container.service.owner.username}"
     return name if settings.TUTUM_INSTANCE == "default" else f"{settings.TUTUM_INSTANCE}-{name}"
 
 
@@ -55,36 +55,34 @@ def instance_labels() -> dict[str, str]:
     return {LABEL_INSTANCE: settings.TUTUM_INSTANCE}
 
 
-# ---------------------------------------------------------------- applications
+# ---------------------------------------------------------------- services
 
 
-def converge_application(uuid: str) -> list[str]:
-    """Bring the application's container rows in line with its target; returns the containers with work."""
-    application = Application.objects.select_related("owner").filter(uuid=uuid).first()
-    if application is None or application.state == A.TERMINATED:
+def converge_service(uuid: str) -> list[str]:
+    """Bring the service's container rows in line with its target; returns the containers with work."""
+    service = Service.objects.select_related("owner").filter(uuid=uuid).first()
+    if service is None or service.state == A.TERMINATED:
         return []
-    if application.state != A.TERMINATING and not application.image_defaults_applied:
-        apply_image_defaults(application)
+    if service.state != A.TERMINATING and not service.image_defaults_applied:
+        apply_image_defaults(service)
     with transaction.atomic():
-        locked = Application.objects.select_for_update().get(pk=application.pk)
+        locked = Service.objects.select_for_update().get(pk=service.pk)
         if locked.state not in (A.TERMINATING, A.TERMINATED, A.STOPPING):
             application_services.match_container_rows(locked)
-    if application.state == A.REDEPLOYING:
-        application_services.next_redeploy_container(application.pk)
-    place_containers(application)
-    pending = list(
-        Container.objects.filter(application=application, state__in=TRANSITIONAL).values_list("uuid", flat=True)
-    )
+    if service.state == A.REDEPLOYING:
+        application_services.next_redeploy_container(service.pk)
+    place_containers(service)
+    pending = list(Container.objects.filter(service=service, state__in=TRANSITIONAL).values_list("uuid", flat=True))
     if not pending:
-        application_services.settle_application(application.pk)
+        application_services.settle_service(service.pk)
     return [str(u) for u in pending]
 
 
-def place_containers(application: Application) -> None:
-    """Give every container of the application that is to start and has no node yet its node, all in one
+def place_containers(service: Service) -> None:
+    """Give every container of the service that is to start and has no node yet its node, all in one
     pick; a container converged without one (the sweep) still picks its own (_assign_node)."""
     unplaced = list(
-        Container.objects.filter(application=application, state=C.STARTING, node__isnull=True)
+        Container.objects.filter(service=service, state=C.STARTING, node__isnull=True)
         .order_by("number")
         .values_list("pk", flat=True)
     )
@@ -97,27 +95,27 @@ def place_containers(application: Application) -> None:
         Container.objects.filter(pk__in=pks, node__isnull=True).update(node_id=node_pk)
 
 
-def apply_image_defaults(application: Application) -> None:
-    """Ports, command and entrypoint an application did not set come from its image (the spec's defaults)."""
+def apply_image_defaults(service: Service) -> None:
+    """Ports, command and entrypoint a service did not set come from its image (the spec's defaults)."""
     node = pick_node()
     driver = driver_for(node)
     try:
-        auth = application_auth(application)
-        image = ensure_image(driver, application.image_repository, application.image_tag_name, auth)
+        auth = application_auth(service)
+        image = ensure_image(driver, service.image_repository, service.image_tag_name, auth)
     except NodeUnreachable:
         raise
     except DriverError as exc:
-        logger.info("image %s not available yet: %s", application.image_name, exc)
+        logger.info("image %s not available yet: %s", service.image_name, exc)
         return
     if image is None:
         return
     with transaction.atomic():
-        locked = Application.objects.select_for_update().get(pk=application.pk)
+        locked = Service.objects.select_for_update().get(pk=service.pk)
         if locked.image_defaults_applied:
             return
         if not locked.ports.exists() and image.ports:
-            ApplicationPort.objects.bulk_create(
-                ApplicationPort(application=locked, inner_port=p.inner_port, protocol=p.protocol) for p in image.ports
+            ServicePort.objects.bulk_create(
+                ServicePort(service=locked, inner_port=p.inner_port, protocol=p.protocol) for p in image.ports
             )
             for container in locked.containers.filter(state=C.STARTING, docker_id=""):
                 ContainerPort.objects.bulk_create(
@@ -134,7 +132,7 @@ def apply_image_defaults(application: Application) -> None:
 
 
 def converge_container(uuid: str) -> list[str]:
-    """Do the container's pending work, then let its application settle; returns follow-up containers."""
+    """Do the container's pending work, then let its service settle; returns follow-up containers."""
     container = None
     for _ in range(MAX_PASSES):
         container = _load(uuid)
@@ -152,13 +150,13 @@ def converge_container(uuid: str) -> list[str]:
             break
     if container is None:
         return []
-    application_services.settle_application(container.application_id)
-    follow_up = application_services.next_redeploy_container(container.application_id)
+    application_services.settle_service(container.service_id)
+    follow_up = application_services.next_redeploy_container(container.service_id)
     return [str(follow_up.uuid)] if follow_up else []
 
 
 def _load(uuid: str) -> Container | None:
-    return Container.objects.select_related("application__owner", "node").filter(uuid=uuid).first()
+    return Container.objects.select_related("service__owner", "node").filter(uuid=uuid).first()
 
 
 def _find_existing(container: Container, driver) -> ContainerInfo | None:
@@ -263,14 +261,14 @@ def _record_start(container: Container, info: ContainerInfo) -> bool:
 
 
 def _create(container: Container, node: Node, driver) -> ContainerInfo:
-    if not container.application.image_defaults_applied:
-        # The sweep can reach a container before its application's converge took the image's defaults.
-        apply_image_defaults(container.application)
+    if not container.service.image_defaults_applied:
+        # The sweep can reach a container before its service's converge took the image's defaults.
+        apply_image_defaults(container.service)
         container = _load(str(container.uuid))
     spec, recorded_env = build_spec(container, node)
-    application = container.application
+    service = container.service
     try:
-        ensure_image(driver, application.image_repository, application.image_tag_name, spec.auth)
+        ensure_image(driver, service.image_repository, service.image_tag_name, spec.auth)
     except NodeUnreachable:
         raise
     except DriverError as exc:
@@ -340,15 +338,15 @@ def _record_ports(container: Container, info: ContainerInfo) -> None:
 
 
 def _neighbour_link_variables(container: Container) -> dict[str, str]:
-    """Link variables of running siblings and of every container of each linked application."""
-    application = container.application
+    """Link variables of running siblings and of every container of each linked service."""
+    service = container.service
     neighbours = (
         Container.objects.filter(state=C.RUNNING)
-        .filter(application__in=[application.pk, *application.linked_to.values_list("pk", flat=True)])
+        .filter(service__in=[service.pk, *service.linked_to.values_list("pk", flat=True)])
         .exclude(pk=container.pk)
-        .select_related("application__owner")
+        .select_related("service__owner")
         .prefetch_related("ports")
-        .order_by("application_id", "number")
+        .order_by("service_id", "number")
     )
     variables: dict[str, str] = {}
     for neighbour in neighbours:
@@ -358,37 +356,35 @@ def _neighbour_link_variables(container: Container) -> dict[str, str]:
 
 def build_spec(container: Container, node: Node) -> tuple[ContainerSpec, dict[str, str]]:
     """The Docker container to create, and the variables to show on the container (no secrets)."""
-    application = container.application
-    own = dict(application.envvars.values_list("key", "value"))
+    service = container.service
+    own = dict(service.envvars.values_list("key", "value"))
     recorded = {**own, **_neighbour_link_variables(container)}
     env = {
         **recorded,
         "TUTUM_CONTAINER_API_URL": container.api_url,
-        "TUTUM_APPLICATION_API_URL": application.api_url,
+        "TUTUM_APPLICATION_API_URL": service.api_url,
     }
-    if Role.GLOBAL in application.roles:
-        _, key = ApiKey.issue(
-            application.owner, name=f"role global: {application.unique_name}", application_uuid=application.uuid
-        )
-        env["TUTUM_AUTH"] = f"ApiKey {application.owner.username}:{key}"
-    memory_mb, cpu_shares = settings.TUTUM_CONTAINER_SIZES[application.container_size]
+    if Role.GLOBAL in service.roles:
+        _, key = ApiKey.issue(service.owner, name=f"role global: {service.unique_name}", application_uuid=service.uuid)
+        env["TUTUM_AUTH"] = f"ApiKey {service.owner.username}:{key}"
+    memory_mb, cpu_shares = settings.TUTUM_CONTAINER_SIZES[service.container_size]
     spec = ContainerSpec(
         name=docker_name(container),
-        image=application.image_name,
+        image=service.image_name,
         labels={
             **instance_labels(),
             LABEL_CONTAINER: str(container.uuid),
-            LABEL_APPLICATION: str(application.uuid),
+            LABEL_SERVICE: str(service.uuid),
             LABEL_GENERATION: str(container.generation),
         },
         env=env,
-        command=shlex.split(application.run_command) or None,
-        entrypoint=shlex.split(application.entrypoint) or None,
-        ports=tuple(PortSpec(p.inner_port, p.protocol) for p in application.ports.all()),
+        command=shlex.split(service.run_command) or None,
+        entrypoint=shlex.split(service.entrypoint) or None,
+        ports=tuple(PortSpec(p.inner_port, p.protocol) for p in service.ports.all()),
         publish_address=node.publish_address,
         memory_mb=memory_mb,
         cpu_shares=cpu_shares,
-        auth=application_auth(application),
+        auth=application_auth(service),
     )
     return spec, recorded
 
@@ -455,34 +451,32 @@ def observe_container(uuid: str) -> None:
     except NodeUnreachable as exc:
         mark_node(container.node, reachable=False, error=str(exc))
         return
-    application = container.application
+    service = container.service
     if container.state == C.RUNNING and not (info and info.running):
         if info is None:
             exit_code, message = None, "The Docker container disappeared."
         else:
             exit_code, message = info.exit_code, exit_code_message(info.exit_code, info.oom_killed)
-        with _settling(application):
+        with _settling(service):
             if not container_services.record_exit(container, exit_code, message):
                 return
             logger.info("container %s stopped on its own: %s", container.unique_name, message)
-            action = recovery_action(
-                application.autorestart, application.autoreplace, application.autodestroy, exit_code
-            )
+            action = recovery_action(service.autorestart, service.autoreplace, service.autodestroy, exit_code)
             if action:
                 logger.info("container %s: crash recovery %s", container.unique_name, action)
                 container_services.recover_crashed(container, action)
-            application_services.settle_application(application.pk)
+            application_services.settle_service(service.pk)
     elif container.state == C.STOPPED and info and info.running:
-        with _settling(application):
+        with _settling(service):
             if container_services.record_started_outside(container):
-                application_services.settle_application(application.pk)
+                application_services.settle_service(service.pk)
 
 
 @contextmanager
-def _settling(application: Application):
-    """One transaction for what Docker showed and the application's state that follows from it, so the
-    API never shows a container that stopped on its own under an application still Running. The
-    application's row is locked first, in the same order as the services lock it."""
+def _settling(service: Service):
+    """One transaction for what Docker showed and the service's state that follows from it, so the
+    API never shows a container that stopped on its own under a service still Running. The
+    service's row is locked first, in the same order as the services lock it."""
     with transaction.atomic():
-        Application.objects.select_for_update().filter(pk=application.pk).first()
+        Service.objects.select_for_update().filter(pk=service.pk).first()
         yield

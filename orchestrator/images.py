@@ -7,9 +7,9 @@ import logging
 
 from celery import shared_task
 
-from apps.applications.models import Application
 from apps.images import services as image_services
 from apps.images.models import Image
+from apps.services.models import Service
 
 from .driver import DriverError, ImageInfo, NodeUnreachable, RegistryAuth, driver_for
 from .scheduler import pick_node
@@ -34,8 +34,8 @@ def registry_auth(owner, repository: str) -> RegistryAuth | None:
     return RegistryAuth(credentials.username, credentials.password) if credentials else None
 
 
-def application_auth(application: Application) -> RegistryAuth | None:
-    return registry_auth(application.owner, application.image_repository)
+def application_auth(service: Service) -> RegistryAuth | None:
+    return registry_auth(service.owner, service.image_repository)
 
 
 def ensure_image(driver, repository: str, tag: str, auth: RegistryAuth | None) -> ImageInfo | None:

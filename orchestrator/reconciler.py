@@ -1,6 +1,6 @@
 """The periodic sweep: find every difference that events and tasks missed, and converge it.
 
-Runs from Celery beat. The global part (stuck work, applications short of containers) runs under one
+Runs from Celery beat. The global part (stuck work, services short of containers) runs under one
 advisory lock; Docker drift is checked per node, each node under its own lock, so a slow or lost engine
 never holds up the others.
 """
@@ -11,14 +11,14 @@ from django.conf import settings
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from apps.applications.choices import TRANSITIONAL as APPLICATION_TRANSITIONAL
-from apps.applications.choices import ApplicationState, RecoveryPolicy
-from apps.applications.models import Application
 from apps.containers import services as container_services
 from apps.containers.choices import TRANSITIONAL as CONTAINER_TRANSITIONAL
 from apps.containers.choices import ContainerState
 from apps.containers.models import Container
 from apps.nodes.models import Node
+from apps.services.choices import TRANSITIONAL as APPLICATION_TRANSITIONAL
+from apps.services.choices import RecoveryPolicy, ServiceState
+from apps.services.models import Service
 
 from . import converge
 from .driver import NodeUnreachable, driver_for
@@ -29,7 +29,7 @@ C = ContainerState
 
 
 def stuck_work() -> tuple[list[str], list[str]]:
-    """Containers and applications left in an in-progress state longer than TUTUM_STUCK_AFTER_SECONDS
+    """Containers and services left in an in-progress state longer than TUTUM_STUCK_AFTER_SECONDS
     (a lost message, a dead worker). Starting containers older than TUTUM_GIVE_UP_AFTER_SECONDS fail;
     failed starts of containers with autorestart are tried again every TUTUM_RESTART_BACKOFF_SECONDS
     (an engine restarting refuses starts for a moment; autorestart means keep trying)."""
@@ -44,30 +44,30 @@ def stuck_work() -> tuple[list[str], list[str]]:
     for container in Container.objects.filter(
         state=C.START_FAILED,
         modified__lt=crash_loop,
-        application__autorestart__in=[RecoveryPolicy.ON_FAILURE, RecoveryPolicy.ALWAYS],
-    ).exclude(application__state__in=[ApplicationState.TERMINATING, ApplicationState.TERMINATED]):
+        service__autorestart__in=[RecoveryPolicy.ON_FAILURE, RecoveryPolicy.ALWAYS],
+    ).exclude(service__state__in=[ServiceState.TERMINATING, ServiceState.TERMINATED]):
         if container_services.retry_failed_start(container):
             logger.info("container %s: autorestart tries again after a failed start", container.unique_name)
             retried.append(container.pk)
     stale = now - timezone.timedelta(seconds=settings.TUTUM_STUCK_AFTER_SECONDS)
     # A retried start is converged now, not once it has been Starting for TUTUM_STUCK_AFTER_SECONDS.
     containers = Container.objects.filter(Q(state__in=CONTAINER_TRANSITIONAL, modified__lt=stale) | Q(pk__in=retried))
-    applications = Application.objects.filter(state__in=APPLICATION_TRANSITIONAL, modified__lt=stale)
+    services = Service.objects.filter(state__in=APPLICATION_TRANSITIONAL, modified__lt=stale)
     short = (
-        Application.objects.exclude(state__in=[*APPLICATION_TRANSITIONAL, ApplicationState.TERMINATED])
+        Service.objects.exclude(state__in=[*APPLICATION_TRANSITIONAL, ServiceState.TERMINATED])
         .annotate(live=Count("containers", filter=~Q(containers__state__in=[C.TERMINATING, C.TERMINATED])))
         .exclude(live=F("target_num_containers"))
     )
-    application_uuids = [str(u) for u in applications.values_list("uuid", flat=True)]
+    application_uuids = [str(u) for u in services.values_list("uuid", flat=True)]
     application_uuids += [str(u) for u in short.values_list("uuid", flat=True)]
-    # An application converged again fans out to its containers itself: no second task for those.
+    # A service converged again fans out to its containers itself: no second task for those.
     container_uuids = [
-        str(u) for u in containers.exclude(application__uuid__in=application_uuids).values_list("uuid", flat=True)
+        str(u) for u in containers.exclude(service__uuid__in=application_uuids).values_list("uuid", flat=True)
     ]
     for uuid in container_uuids:
         logger.info("sweep: container %s still in progress, converging again", uuid)
     for uuid in application_uuids:
-        logger.info("sweep: application %s needs converging", uuid)
+        logger.info("sweep: service %s needs converging", uuid)
     return container_uuids, application_uuids
 
 

@@ -27,9 +27,9 @@ RETRYING = {
 }
 
 
-@shared_task(name="orchestrator.converge_application", **RETRYING)
-def converge_application(uuid: str) -> None:
-    for container_uuid in converge.converge_application(uuid):
+@shared_task(name="orchestrator.converge_service", **RETRYING)
+def converge_service(uuid: str) -> None:
+    for container_uuid in converge.converge_service(uuid):
         converge_container.delay(container_uuid)
 
 
@@ -55,7 +55,7 @@ def sweep() -> None:
     for uuid in container_uuids:
         converge_container.delay(uuid)
     for uuid in application_uuids:
-        converge_application.delay(uuid)
+        converge_service.delay(uuid)
     ensure_default_node()
     for node_id in Node.objects.values_list("pk", flat=True):
         reconcile_node.delay(node_id)

@@ -59,7 +59,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.nodes",
-    "apps.applications",
+    "apps.services",
     "apps.containers",
     "apps.images",
     "orchestrator",

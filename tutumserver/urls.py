@@ -4,10 +4,10 @@ from drf_spectacular.views import SpectacularJSONAPIView
 from rest_framework.routers import SimpleRouter
 
 from apps.accounts.views import AuthView
-from apps.applications.views import ApplicationViewSet
 from apps.containers.views import ContainerViewSet
 from apps.images.urls import urlpatterns as image_urls
 from apps.nodes.views import NodeViewSet
+from apps.services.api_2014.views import ApplicationViewSet
 
 # Every route answers with or without its trailing slash: no redirect that would drop a POST body.
 # (DRF turns any `trailing_slash` argument into "/" or "", so the optional slash is set afterwards.)

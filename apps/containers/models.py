@@ -8,20 +8,20 @@ from .choices import ContainerState
 
 class ContainerQuerySet(RetainedQuerySet):
     def owned_by(self, user):
-        return self.filter(application__owner=user)
+        return self.filter(service__owner=user)
 
     def live(self):
         return self.exclude(state__in=[ContainerState.TERMINATING, ContainerState.TERMINATED])
 
 
 class Container(UuidModel):
-    """One container of an application, on one node.
+    """One container of a service, on one node.
 
     Its state says what the controller is doing or has done: Starting/Stopping/Terminating mean the
     controller still has work; Running/Stopped/Start failed/Terminated are settled.
     """
 
-    application = models.ForeignKey("applications.Application", on_delete=models.CASCADE, related_name="containers")
+    service = models.ForeignKey("services.Service", on_delete=models.CASCADE, related_name="containers")
     node = models.ForeignKey("nodes.Node", on_delete=models.PROTECT, null=True, blank=True, related_name="containers")
     number = models.PositiveIntegerField()
     unique_name = models.CharField(max_length=96)
@@ -30,7 +30,7 @@ class Container(UuidModel):
     docker_id = models.CharField(max_length=64, blank=True)
     exit_code = models.IntegerField(null=True, blank=True)
     exit_code_msg = models.TextField(null=True, blank=True)
-    # A stop we asked for: Docker's SIGKILL after the timeout (137) is then no error of the application.
+    # A stop we asked for: Docker's SIGKILL after the timeout (137) is then no error of the service.
     stopped_on_request = models.BooleanField(default=False)
     deployed_datetime = models.DateTimeField(null=True, blank=True)
     started_datetime = models.DateTimeField(null=True, blank=True)
@@ -42,14 +42,14 @@ class Container(UuidModel):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["state", "modified"]), models.Index(fields=["unique_name"])]
-        constraints = [models.UniqueConstraint(fields=["application", "number"], name="unique_container_number")]
+        constraints = [models.UniqueConstraint(fields=["service", "number"], name="unique_container_number")]
 
     def __str__(self):
         return self.unique_name
 
     @property
     def public_dns(self) -> str:
-        return f"{self.unique_name}-{self.application.owner.username}.{settings.TUTUM_PUBLIC_DOMAIN}"
+        return f"{self.unique_name}-{self.service.owner.username}.{settings.TUTUM_PUBLIC_DOMAIN}"
 
     @property
     def api_url(self) -> str:

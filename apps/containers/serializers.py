@@ -13,22 +13,22 @@ class ContainerSerializer(ReadSerializer):
     on each container, as the spec does."""
 
     application = serializers.SerializerMethodField()
-    autodestroy = serializers.CharField(source="application.autodestroy")
-    autoreplace = serializers.CharField(source="application.autoreplace")
-    autorestart = serializers.CharField(source="application.autorestart")
+    autodestroy = serializers.CharField(source="service.autodestroy")
+    autoreplace = serializers.CharField(source="service.autoreplace")
+    autorestart = serializers.CharField(source="service.autorestart")
     container_ports = serializers.SerializerMethodField()
-    container_size = serializers.CharField(source="application.container_size")
+    container_size = serializers.CharField(source="service.container_size")
     deployed_datetime = Rfc2822DateTimeField()
     destroyed_datetime = Rfc2822DateTimeField()
-    entrypoint = serializers.CharField(source="application.entrypoint")
+    entrypoint = serializers.CharField(source="service.entrypoint")
     exit_code = serializers.IntegerField(allow_null=True)
     exit_code_msg = serializers.SerializerMethodField()
-    image_name = serializers.CharField(source="application.image_name")
-    image_tag = serializers.CharField(source="application.image_tag_uri")
-    name = serializers.CharField(source="application.name")
+    image_name = serializers.CharField(source="service.image_name")
+    image_tag = serializers.CharField(source="service.image_tag_uri")
+    name = serializers.CharField(source="service.name")
     public_dns = serializers.CharField()
     resource_uri = serializers.SerializerMethodField()
-    run_command = serializers.CharField(source="application.run_command")
+    run_command = serializers.CharField(source="service.run_command")
     started_datetime = Rfc2822DateTimeField()
     state = serializers.CharField()
     stopped_datetime = Rfc2822DateTimeField()
@@ -36,7 +36,7 @@ class ContainerSerializer(ReadSerializer):
     uuid = serializers.UUIDField()
 
     def get_application(self, container) -> str:
-        return application_uri(container.application.uuid)
+        return application_uri(container.service.uuid)
 
     def get_resource_uri(self, container) -> str:
         return container_uri(container.uuid)
@@ -60,7 +60,7 @@ class ContainerDetailSerializer(ContainerSerializer):
     link_variables = serializers.SerializerMethodField()
     linked_from_application = serializers.SerializerMethodField()
     linked_to_application = serializers.SerializerMethodField()
-    roles = serializers.ListField(child=serializers.CharField(), source="application.roles")
+    roles = serializers.ListField(child=serializers.CharField(), source="service.roles")
 
     def get_container_envvars(self, container) -> list[dict]:
         uri = container_uri(container.uuid)
@@ -70,7 +70,7 @@ class ContainerDetailSerializer(ContainerSerializer):
         return container_link_variables(container, container.port_list)
 
     def get_linked_from_application(self, container) -> list[str]:
-        return [application_uri(a.uuid) for a in container.application.linked_from.all()]
+        return [application_uri(a.uuid) for a in container.service.linked_from.all()]
 
     def get_linked_to_application(self, container) -> list[str]:
-        return [application_uri(a.uuid) for a in container.application.linked_to.all()]
+        return [application_uri(a.uuid) for a in container.service.linked_to.all()]

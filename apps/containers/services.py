@@ -1,26 +1,26 @@
-"""Use cases on single containers. Same rules as applications: lock, check, record, wake after commit."""
+"""Use cases on single containers. Same rules as services: lock, check, record, wake after commit."""
 
 from django.db import transaction
 from django.utils import timezone
 
-from apps.applications.choices import ApplicationState
-from apps.applications.models import Application
-from apps.applications.services import match_container_rows
 from apps.core.dispatch import wake
 from apps.core.exceptions import UnsuitableState
 from apps.core.transitions import compare_and_set
+from apps.services.choices import ServiceState
+from apps.services.models import Service
+from apps.services.services import match_container_rows
 
 from .choices import ALLOWED_FROM, ALREADY_DONE_IN, ContainerState, RecoveryAction
 from .models import Container
 
 CONVERGE_CONTAINER = "orchestrator.converge_container"
-CONVERGE_APPLICATION = "orchestrator.converge_application"
+CONVERGE_SERVICE = "orchestrator.converge_service"
 C = ContainerState
 
 
-def _locked(container: Container) -> tuple[Container, Application]:
-    application = Application.objects.select_for_update().get(pk=container.application_id)
-    return Container.objects.select_for_update().get(pk=container.pk), application
+def _locked(container: Container) -> tuple[Container, Service]:
+    service = Service.objects.select_for_update().get(pk=container.service_id)
+    return Container.objects.select_for_update().get(pk=container.pk), service
 
 
 def _move(container: Container, operation: str, new_state: str) -> Container:
@@ -36,9 +36,9 @@ def _move(container: Container, operation: str, new_state: str) -> Container:
 
 @transaction.atomic
 def start_container(container: Container) -> Container:
-    container, application = _locked(container)
-    if application.state in (ApplicationState.TERMINATING, ApplicationState.TERMINATED):
-        raise UnsuitableState(f"Cannot start the container while its application is {application.state}.")
+    container, service = _locked(container)
+    if service.state in (ServiceState.TERMINATING, ServiceState.TERMINATED):
+        raise UnsuitableState(f"Cannot start the container while its service is {service.state}.")
     return _move(container, "start", C.STARTING)
 
 
@@ -50,12 +50,12 @@ def stop_container(container: Container) -> Container:
 
 @transaction.atomic
 def terminate_container(container: Container) -> Container:
-    """Terminate one container and lower its application's target by one, so it is not replaced."""
-    container, application = _locked(container)
+    """Terminate one container and lower its service's target by one, so it is not replaced."""
+    container, service = _locked(container)
     if container.state not in ALLOWED_FROM["terminate"]:
         raise UnsuitableState(f"Cannot terminate the container while it is {container.state}.")
-    application.target_num_containers = max(application.target_num_containers - 1, 0)
-    application.save(update_fields=["target_num_containers", "modified"])
+    service.target_num_containers = max(service.target_num_containers - 1, 0)
+    service.save(update_fields=["target_num_containers", "modified"])
     container.state = C.TERMINATING
     container.save(update_fields=["state", "modified"])
     wake(CONVERGE_CONTAINER, container.uuid)
@@ -103,8 +103,8 @@ def recover_crashed(container: Container, action: str) -> bool:
     restart: Stopped -> Starting. replace: Stopped -> Terminating and a new container takes its place
     (target unchanged). destroy: Stopped -> Terminating and the target goes down by one.
     """
-    container, application = _locked(container)
-    if container.state != C.STOPPED or application.state in (ApplicationState.TERMINATING, ApplicationState.TERMINATED):
+    container, service = _locked(container)
+    if container.state != C.STOPPED or service.state in (ServiceState.TERMINATING, ServiceState.TERMINATED):
         return False
     if action == RecoveryAction.RESTART:
         container.state = C.STARTING
@@ -114,9 +114,9 @@ def recover_crashed(container: Container, action: str) -> bool:
     container.state = C.TERMINATING
     container.save(update_fields=["state", "modified"])
     if action == RecoveryAction.DESTROY:
-        application.target_num_containers = max(application.target_num_containers - 1, 0)
-        application.save(update_fields=["target_num_containers", "modified"])
+        service.target_num_containers = max(service.target_num_containers - 1, 0)
+        service.save(update_fields=["target_num_containers", "modified"])
     else:
-        match_container_rows(application)
-    wake(CONVERGE_APPLICATION, application.uuid)
+        match_container_rows(service)
+    wake(CONVERGE_SERVICE, service.uuid)
     return True

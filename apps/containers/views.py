@@ -19,10 +19,10 @@ class ContainerViewSet(CachedListMixin, OwnedResourceViewSet):
     http_method_names = ["get", "post", "delete", "head", "options"]
 
     def queryset_for(self, user):
-        queryset = Container.objects.owned_by(user).select_related("application__owner", "node").with_port_list()
+        queryset = Container.objects.owned_by(user).select_related("service__owner", "node").with_port_list()
         if self.action == "list":
             return queryset.visible_in_lists()
-        return queryset.prefetch_related("envvars", "application__linked_to", "application__linked_from")
+        return queryset.prefetch_related("envvars", "service__linked_to", "service__linked_from")
 
     @extend_schema(request=None, responses={202: ContainerDetailSerializer})
     def destroy(self, request, uuid=None):

@@ -37,15 +37,15 @@ def _table(label: str) -> str:
 
 
 def _watched() -> list[Watched]:
-    application, container = _table("applications.Application"), _table("containers.Container")
-    owner_of_application = f"(SELECT owner_id FROM {application} WHERE id = {{row}}.application_id)"
+    service, container = _table("services.Service"), _table("containers.Container")
+    owner_of_service = f"(SELECT owner_id FROM {service} WHERE id = {{row}}.service_id)"
     return [
-        Watched("applications.Application", "{row}.owner_id"),
-        Watched("applications.ApplicationPort", owner_of_application),
-        Watched("containers.Container", owner_of_application),
+        Watched("services.Service", "{row}.owner_id"),
+        Watched("services.ServicePort", owner_of_service),
+        Watched("containers.Container", owner_of_service),
         Watched(
             "containers.ContainerPort",
-            f"(SELECT a.owner_id FROM {container} c JOIN {application} a ON a.id = c.application_id"
+            f"(SELECT a.owner_id FROM {container} c JOIN {service} a ON a.id = c.service_id"
             " WHERE c.id = {row}.container_id)",
         ),
         # Container lists show a node's name and whether it is reachable, for every owner.

@@ -48,9 +48,9 @@ class ImageQuerySet(models.QuerySet):
 
     def readable_by(self, user):
         """What a user may read by name: the list, plus the inventory images their applications use."""
-        from apps.applications.models import Application
+        from apps.services.models import Service
 
-        used = Application.objects.filter(owner=user).values("image_repository")
+        used = Service.objects.filter(owner=user).values("image_repository")
         shared = Q(starred=True) | Q(base_image=True) | Q(name__in=used)
         return self.filter(Q(owner=user) | Q(owner__isnull=True) & shared)
 

@@ -113,13 +113,13 @@ def update_private_image(image: Image, data: dict) -> Image:
 
 def delete_private_image(image: Image) -> None:
     """Remove the image from the account only (not from the registry, not from the nodes)."""
-    from apps.applications.choices import ApplicationState
+    from apps.services.choices import ServiceState
 
     if image.owner_id is None:
         raise NotYourImage()
     in_use = (
-        image.owner.applications.filter(image_repository=image.name)
-        .exclude(state__in=[ApplicationState.TERMINATING, ApplicationState.TERMINATED])
+        image.owner.services.filter(image_repository=image.name)
+        .exclude(state__in=[ServiceState.TERMINATING, ServiceState.TERMINATED])
         .order_by("id")
         .values_list("unique_name", flat=True)
     )

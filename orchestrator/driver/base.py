@@ -9,7 +9,7 @@ from typing import Protocol
 
 LABEL_INSTANCE = "tutum.instance"
 LABEL_CONTAINER = "tutum.container"
-LABEL_APPLICATION = "tutum.application"
+LABEL_SERVICE = "tutum.service"
 LABEL_GENERATION = "tutum.generation"
 
 

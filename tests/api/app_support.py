@@ -8,10 +8,10 @@ applications", "Get application details", "Create and launch a new application",
 import inspect
 import re
 
-from apps.applications.choices import ApplicationState
-from apps.applications.models import Application, ApplicationEnvVar, ApplicationPort
 from apps.containers.choices import ContainerState
 from apps.containers.models import Container, ContainerEnvVar, ContainerPort
+from apps.services.choices import ServiceState
+from apps.services.models import Service, ServiceEnvVar, ServicePort
 
 EXTRA_KEYS = {"image_name"}
 
@@ -92,12 +92,12 @@ RFC2822 = re.compile(
     r"\d{2}:\d{2}:\d{2} \+0000$"
 )
 
-AS = ApplicationState
+AS = ServiceState
 CS = ContainerState
 
 
-def app_uri(application) -> str:
-    return f"/api/v1/application/{application.uuid}/"
+def app_uri(service) -> str:
+    return f"/api/v1/application/{service.uuid}/"
 
 
 def container_uri(container) -> str:
@@ -116,12 +116,12 @@ def make_application(
     image="tutum/hello-world",
     tag="latest",
     **fields,
-) -> Application:
+) -> Service:
     """One application with `containers` container rows (numbered from 1), ports and variables, no Docker.
 
     The container state follows the application's when not given (Running for Running, and so on).
     """
-    application = Application.objects.create(
+    service = Service.objects.create(
         owner=owner,
         name=name,
         unique_name=fields.pop("unique_name", name),
@@ -132,24 +132,24 @@ def make_application(
         next_container_number=containers + 1,
         **fields,
     )
-    ApplicationPort.objects.bulk_create(ApplicationPort(application=application, inner_port=p) for p in ports)
-    ApplicationEnvVar.objects.bulk_create(
-        ApplicationEnvVar(application=application, key=k, value=v) for k, v in (envvars or {"ENV": "dev"}).items()
+    ServicePort.objects.bulk_create(ServicePort(service=service, inner_port=p) for p in ports)
+    ServiceEnvVar.objects.bulk_create(
+        ServiceEnvVar(service=service, key=k, value=v) for k, v in (envvars or {"ENV": "dev"}).items()
     )
     if container_state is None:
         container_state = state if state in CS.values else CS.RUNNING
     for n in range(1, containers + 1):
-        make_container(application, n, state=container_state, ports=ports)
-    return application
+        make_container(service, n, state=container_state, ports=ports)
+    return service
 
 
-def make_container(application, number, *, state=CS.RUNNING, ports=(80,), **fields) -> Container:
+def make_container(service, number, *, state=CS.RUNNING, ports=(80,), **fields) -> Container:
     container = Container.objects.create(
-        application=application,
+        service=service,
         number=number,
-        unique_name=f"{application.unique_name}-{number}",
+        unique_name=f"{service.unique_name}-{number}",
         state=state,
-        generation=fields.pop("generation", application.generation),
+        generation=fields.pop("generation", service.generation),
         **fields,
     )
     ContainerPort.objects.bulk_create(

@@ -5,8 +5,8 @@ import uuid
 import pytest
 from django.conf import settings as django_settings
 
-from apps.applications.models import Application, ApplicationEnvVar, ApplicationPort
 from apps.containers.models import Container, ContainerPort
+from apps.services.models import Service, ServiceEnvVar, ServicePort
 
 from .app_support import (
     APPLICATION_DETAIL_KEYS,
@@ -29,8 +29,8 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-CONVERGE_APPLICATION = "orchestrator.converge_application"
-MODELS = (Application, ApplicationPort, ApplicationEnvVar, Container, ContainerPort)
+CONVERGE_SERVICE = "orchestrator.converge_service"
+MODELS = (Service, ServicePort, ServiceEnvVar, Container, ContainerPort)
 
 
 def _row_counts() -> dict[str, int]:
@@ -177,7 +177,7 @@ def test_create_reports_every_bad_field_at_once(api):
     response = _post(api, {"image": "NOT VALID", "container_size": "XXL", "autorestart": "maybe"})
     body = assert_validation_error(response, "image")
     assert {"image", "container_size", "autorestart"} <= set(body["fields"])
-    assert Application.objects.count() == 0
+    assert Service.objects.count() == 0
 
 
 def test_create_refuses_a_non_json_body(api):
@@ -186,7 +186,7 @@ def test_create_refuses_a_non_json_body(api):
     )
     assert response.status_code == 415
     assert "error" in response.json()
-    assert Application.objects.count() == 0
+    assert Service.objects.count() == 0
 
 
 # ---------------------------------------------------------------- create: success
@@ -206,7 +206,7 @@ def test_create_answers_202_with_the_shape_of_the_spec_example(api, user, django
     app = response.json()
     assert set(app) == APPLICATION_DETAIL_KEYS | EXTRA_KEYS
 
-    record = Application.objects.get()
+    record = Service.objects.get()
     uri = f"/api/v1/application/{record.uuid}/"
     assert app["uuid"] == str(record.uuid)
     assert app["resource_uri"] == uri
@@ -226,13 +226,13 @@ def test_create_answers_202_with_the_shape_of_the_spec_example(api, user, django
     assert app["container_envvars"] == []
     assert app["link_variables"] == {"MY_AWESOME_APP_TUTUM_API_URL": f"{django_settings.TUTUM_API_URL}{uri}"}
 
-    containers = list(Container.objects.filter(application=record).order_by("number"))
+    containers = list(Container.objects.filter(service=record).order_by("number"))
     assert app["containers"] == [container_uri(c) for c in containers]
     assert [(c.unique_name, c.state) for c in containers] == [
         ("my-awesome-app-1", CS.STARTING),
         ("my-awesome-app-2", CS.STARTING),
     ]
-    assert woken(callbacks) == [(CONVERGE_APPLICATION, [str(record.uuid)])]
+    assert woken(callbacks) == [(CONVERGE_SERVICE, [str(record.uuid)])]
 
 
 def test_create_records_ports_variables_links_roles_and_flags(api, user, linkable):
@@ -273,7 +273,7 @@ def test_create_records_ports_variables_links_roles_and_flags(api, user, linkabl
     assert app["roles"] == ["global"]
     assert app["web_public_dns"] == "shop.example.com"
 
-    (container,) = Container.objects.filter(application__uuid=app["uuid"])
+    (container,) = Container.objects.filter(service__uuid=app["uuid"])
     assert sorted((p.inner_port, p.protocol, p.outer_port) for p in container.ports.all()) == [
         (53, "udp", None),
         (80, "tcp", None),
@@ -298,15 +298,15 @@ def test_unique_name_gets_a_suffix_for_each_live_application_of_the_same_name(ap
     third = _post(api, {"image": "tutum/hello-world", "name": "web"}).json()
     assert [a["unique_name"] for a in (first, second, third)] == ["web", "web-2", "web-3"]
     assert all(a["name"] == "web" for a in (first, second, third))
-    second_containers = Container.objects.filter(application__uuid=second["uuid"])
+    second_containers = Container.objects.filter(service__uuid=second["uuid"])
     assert [c.unique_name for c in second_containers] == ["web-2-1"]
     assert second["public_dns"].startswith("web-2-alice.")
 
     # Another user's names are their own.
     assert _post(other_api, {"image": "tutum/hello-world", "name": "web"}).json()["unique_name"] == "web"
     # A terminated application frees its name; a terminating one does not yet.
-    Application.objects.filter(uuid=first["uuid"]).update(state=AS.TERMINATED)
-    Application.objects.filter(uuid=third["uuid"]).update(state=AS.TERMINATING)
+    Service.objects.filter(uuid=first["uuid"]).update(state=AS.TERMINATED)
+    Service.objects.filter(uuid=third["uuid"]).update(state=AS.TERMINATING)
     assert _post(api, {"image": "tutum/hello-world", "name": "web"}).json()["unique_name"] == "web"
     assert _post(api, {"image": "tutum/hello-world", "name": "web"}).json()["unique_name"] == "web-4"
 
@@ -361,7 +361,7 @@ def test_patch_refuses_invalid_or_unknown_fields_and_changes_nothing(
     assert_validation_error(response, field)
     assert _row_counts() == before
     assert callbacks == []
-    fresh = Application.objects.get(pk=running.pk)
+    fresh = Service.objects.get(pk=running.pk)
     assert (fresh.name, fresh.state, fresh.target_num_containers, fresh.autorestart) == ("web", "Running", 2, "OFF")
 
 
@@ -404,7 +404,7 @@ def test_patch_target_scales_up_listing_the_new_containers(api, running, django_
     ]
     # New containers get the application's ports.
     assert [p.inner_port for p in containers[3].ports.all()] == [80]
-    assert woken(callbacks) == [(CONVERGE_APPLICATION, [str(running.uuid)])]
+    assert woken(callbacks) == [(CONVERGE_SERVICE, [str(running.uuid)])]
 
 
 def test_patch_target_scales_down_marking_the_newest_containers_terminating(api, user):
@@ -421,7 +421,7 @@ def test_patch_target_to_zero_and_back_never_reuses_numbers(api, user):
     app = make_application(user, "web", state=AS.RUNNING, containers=2)
     assert api.patch(app_uri(app), {"target_num_containers": 0}, format="json").status_code == 202
     assert set(app.containers.values_list("state", flat=True)) == {CS.TERMINATING}
-    Container.objects.filter(application=app).update(state=CS.TERMINATED)
+    Container.objects.filter(service=app).update(state=CS.TERMINATED)
     set_state(app, AS.STOPPED)
     response = api.patch(app_uri(app), {"target_num_containers": 1}, format="json")
     assert response.status_code == 202
@@ -483,7 +483,7 @@ def test_patch_target_while_scaling_moves_the_goal(api, user, django_capture_on_
     assert (response.json()["state"], response.json()["target_num_containers"]) == ("Scaling", 3)
     states = dict(app.containers.values_list("number", "state"))
     assert states == {1: CS.RUNNING, 2: CS.RUNNING, 3: CS.STARTING, 4: CS.TERMINATING}
-    assert woken(callbacks) == [(CONVERGE_APPLICATION, [str(app.uuid)])]
+    assert woken(callbacks) == [(CONVERGE_SERVICE, [str(app.uuid)])]
 
 
 @pytest.mark.parametrize("state", [AS.TERMINATING, AS.TERMINATED])
@@ -508,13 +508,13 @@ def test_start_a_stopped_application(api, user, django_capture_on_commit_callbac
     assert set(body) == APPLICATION_DETAIL_KEYS | EXTRA_KEYS
     assert body["state"] == "Starting"
     assert set(app.containers.values_list("state", flat=True)) == {CS.STARTING}
-    assert woken(callbacks) == [(CONVERGE_APPLICATION, [str(app.uuid)])]
+    assert woken(callbacks) == [(CONVERGE_SERVICE, [str(app.uuid)])]
 
 
 def test_start_a_partly_running_application_starts_only_what_is_not_running(api, user):
     app = make_application(user, "web", state=AS.PARTLY_RUNNING, containers=3)
-    Container.objects.filter(application=app, number=2).update(state=CS.STOPPED)
-    Container.objects.filter(application=app, number=3).update(state=CS.START_FAILED)
+    Container.objects.filter(service=app, number=2).update(state=CS.STOPPED)
+    Container.objects.filter(service=app, number=3).update(state=CS.START_FAILED)
     response = api.post(f"{app_uri(app)}start/")
     assert response.status_code == 202
     assert response.json()["state"] == "Starting"
@@ -557,11 +557,11 @@ def test_stop_a_running_application(api, running, django_capture_on_commit_callb
     assert response.status_code == 202
     assert response.json()["state"] == "Stopping"
     assert set(running.containers.values_list("state", flat=True)) == {CS.STOPPING}
-    assert woken(callbacks) == [(CONVERGE_APPLICATION, [str(running.uuid)])]
+    assert woken(callbacks) == [(CONVERGE_SERVICE, [str(running.uuid)])]
 
 
 def test_terminate_an_application(api, running, django_capture_on_commit_callbacks):
-    Container.objects.filter(application=running, number=2).update(state=CS.STOPPED)
+    Container.objects.filter(service=running, number=2).update(state=CS.STOPPED)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = api.delete(app_uri(running))
     assert response.status_code == 202
@@ -570,7 +570,7 @@ def test_terminate_an_application(api, running, django_capture_on_commit_callbac
     assert body["state"] == "Terminating"
     assert body["destroyed_datetime"] is None
     assert set(running.containers.values_list("state", flat=True)) == {CS.TERMINATING}
-    assert woken(callbacks) == [(CONVERGE_APPLICATION, [str(running.uuid)])]
+    assert woken(callbacks) == [(CONVERGE_SERVICE, [str(running.uuid)])]
     # Still readable while terminating.
     assert api.get(app_uri(running)).json()["state"] == "Terminating"
 
@@ -589,7 +589,7 @@ def test_redeploy(api, running, django_capture_on_commit_callbacks, body):
     assert running.generation == 2
     # Containers are replaced one at a time by the controller, not all at once here.
     assert set(running.containers.values_list("state", flat=True)) == {CS.RUNNING}
-    assert woken(callbacks) == [(CONVERGE_APPLICATION, [str(running.uuid)])]
+    assert woken(callbacks) == [(CONVERGE_SERVICE, [str(running.uuid)])]
 
 
 def test_redeploy_refuses_a_bad_tag(api, running):

@@ -4,8 +4,8 @@ import uuid
 
 import pytest
 
-from apps.applications.models import Application
 from apps.containers.models import Container
+from apps.services.models import Service
 
 from .app_support import (
     AS,
@@ -41,7 +41,7 @@ def container(app):
 def _snapshot():
     return (
         list(Container.objects.order_by("pk").values_list("pk", "state")),
-        list(Application.objects.order_by("pk").values_list("pk", "state", "target_num_containers")),
+        list(Service.objects.order_by("pk").values_list("pk", "state", "target_num_containers")),
     )
 
 
@@ -86,7 +86,7 @@ def test_stop_a_running_container(api, container, django_capture_on_commit_callb
     body = response.json()
     assert set(body) == CONTAINER_DETAIL_KEYS | EXTRA_KEYS
     assert body["state"] == "Stopping"
-    assert dict(container.application.containers.values_list("number", "state")) == {
+    assert dict(container.service.containers.values_list("number", "state")) == {
         1: CS.RUNNING,
         2: CS.STOPPING,
         3: CS.RUNNING,

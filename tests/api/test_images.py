@@ -11,8 +11,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
-from apps.applications.models import Application
 from apps.images.models import Image, Registry
+from apps.services.models import Service
 from orchestrator.images import refresh_image
 from tests.images_support import (
     IMAGE_KEYS,
@@ -307,7 +307,7 @@ def test_registries_list_and_detail_by_host(api, other_api, catalogue):
 
 def test_application_image_tag_uri_resolves_for_its_owner_only(api, other_api, user, docker_engine):
     call_command("importimages", "local/httpd")  # inventory only: not listed
-    Application.objects.create(owner=user, name="web", unique_name="web", image_repository="local/httpd")
+    Service.objects.create(owner=user, name="web", unique_name="web", image_repository="local/httpd")
     uri = "/api/v1/image/local/httpd/tag/latest/"
     assert api.get(uri).status_code == 200
     assert api.get(uri).json()["full_name"] == "local/httpd:latest"
@@ -321,13 +321,13 @@ def test_application_image_tag_uri_resolves_for_its_owner_only(api, other_api, u
 def test_delete_removes_from_account_only_and_refuses_while_in_use(api, user, repository):
     assert _add(api, repository).status_code == 202
     uri = f"/api/v1/image/{repository}/"
-    app = Application.objects.create(
+    app = Service.objects.create(
         owner=user, name="web", unique_name="web", image_repository=repository, state="Running"
     )
     refused = api.delete(uri)
     assert refused.status_code == 400
     assert "web" in refused.json()["error"]
-    Application.objects.filter(pk=app.pk).update(state="Terminated")
+    Service.objects.filter(pk=app.pk).update(state="Terminated")
     response = api.delete(uri)
     assert response.status_code == 204
     assert response.content == b""

@@ -12,10 +12,10 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.applications.models import Application, ApplicationPort
 from apps.containers.models import Container, ContainerPort
 from apps.core.models import ListVersion
 from apps.nodes.models import Node, NodeState
+from apps.services.models import Service, ServicePort
 
 from .app_support import make_application, set_state
 
@@ -37,19 +37,19 @@ def node():
 
 
 def _rename_application(app):
-    Application.objects.filter(pk=app.pk).update(name="renamed")
+    Service.objects.filter(pk=app.pk).update(name="renamed")
 
 
 def _add_application_port(app):
-    ApplicationPort.objects.create(application=app, inner_port=8080)
+    ServicePort.objects.create(service=app, inner_port=8080)
 
 
 def _stop_container(app):
-    Container.objects.filter(application=app).update(state="Stopped")
+    Container.objects.filter(service=app).update(state="Stopped")
 
 
 def _delete_container_ports(app):
-    ContainerPort.objects.filter(container__application=app).delete()
+    ContainerPort.objects.filter(container__service=app).delete()
 
 
 def _delete_application(app):
@@ -106,7 +106,7 @@ def test_a_repeated_list_is_served_without_building_the_page(api, user):
     # The key check and the list versions; no page, count or ports query.
     statements = [q["sql"] for q in queries]
     assert len(statements) == 2, statements
-    assert not [sql for sql in statements if "applications_application" in sql], statements
+    assert not [sql for sql in statements if "services_service" in sql], statements
 
 
 @pytest.mark.parametrize(
@@ -137,7 +137,7 @@ def test_a_write_shows_in_the_next_container_list(write, api, user):
 
 def test_a_node_going_unreachable_shows_in_every_owners_container_list(api, user, node):
     app = make_application(user, "web", containers=1)
-    Container.objects.filter(application=app).update(node=node)
+    Container.objects.filter(service=app).update(node=node)
     assert api.get("/api/v1/container/").json()["objects"][0]["exit_code_msg"] is None
 
     Node.objects.filter(pk=node.pk).update(state=NodeState.UNREACHABLE)
@@ -174,7 +174,7 @@ def test_a_terminated_application_leaves_the_cached_list_when_its_retention_ends
 def test_nothing_read_inside_a_transaction_is_cached(api, user):
     app = make_application(user, "web")
     with transaction.atomic():
-        Application.objects.filter(pk=app.pk).update(name="uncommitted")
+        Service.objects.filter(pk=app.pk).update(name="uncommitted")
         assert names(api.get("/api/v1/application/")) == ["uncommitted"]
         transaction.set_rollback(True)
 
@@ -187,7 +187,7 @@ def test_without_the_database_token_nothing_is_cached(api, user):
     assert names(api.get("/api/v1/application/")) == ["web"]
 
     # A change the triggers could not announce to the database's token is still seen.
-    Application.objects.filter(pk=app.pk).update(name="web2")
+    Service.objects.filter(pk=app.pk).update(name="web2")
     assert names(api.get("/api/v1/application/")) == ["web2"]
 
 
@@ -196,7 +196,7 @@ def test_two_transactions_of_one_owner_locking_rows_in_opposite_orders_both_comm
     transaction and hold it to the commit: here A (container, then application) and B (application, then
     container) would deadlock on it. Deferred to the commit, the token row is the last lock each takes."""
     app = make_application(user, "web", containers=2)
-    first, second = Container.objects.filter(application=app).order_by("number")
+    first, second = Container.objects.filter(service=app).order_by("number")
     b_holds_application, a_wrote_container = threading.Event(), threading.Event()
     errors = []
 
@@ -206,7 +206,7 @@ def test_two_transactions_of_one_owner_locking_rows_in_opposite_orders_both_comm
                 Container.objects.filter(pk=first.pk).update(state="Stopped")
                 a_wrote_container.set()
                 b_holds_application.wait(5)
-                Application.objects.select_for_update().get(pk=app.pk)
+                Service.objects.select_for_update().get(pk=app.pk)
         except Exception as error:  # noqa: BLE001 - reported by the assertion below
             errors.append(error)
         finally:
@@ -215,7 +215,7 @@ def test_two_transactions_of_one_owner_locking_rows_in_opposite_orders_both_comm
     def transaction_b():
         try:
             with transaction.atomic():
-                Application.objects.select_for_update().get(pk=app.pk)
+                Service.objects.select_for_update().get(pk=app.pk)
                 b_holds_application.set()
                 a_wrote_container.wait(5)
                 time.sleep(0.2)  # A is now waiting for the application row
@@ -232,7 +232,7 @@ def test_two_transactions_of_one_owner_locking_rows_in_opposite_orders_both_comm
         thread.join(30)
 
     assert errors == []
-    assert set(Container.objects.filter(application=app).values_list("state", flat=True)) == {"Stopped"}
+    assert set(Container.objects.filter(service=app).values_list("state", flat=True)) == {"Stopped"}
 
 
 def test_lists_of_rows_without_triggers_are_not_cached(api, node):

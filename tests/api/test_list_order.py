@@ -13,8 +13,8 @@ pytestmark = pytest.mark.django_db
 def test_pages_follow_creation_order_without_repeats(api, user):
     # Updated rows move on disk in Postgres; an unordered page would follow the physical order.
     apps = [make_application(user, f"web{i}", containers=i % 3) for i in range(30)]
-    for application in apps[::2]:
-        application.save()
+    for service in apps[::2]:
+        service.save()
 
     seen = []
     for offset in range(0, 30, 7):

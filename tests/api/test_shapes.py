@@ -9,8 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone as dj_timezone
 
-from apps.applications.models import Application
 from apps.containers.models import Container
+from apps.services.models import Service
 
 from .app_support import (
     APPLICATION_DETAIL_KEYS,
@@ -171,7 +171,7 @@ def test_container_detail_has_the_keys_of_the_spec_example(api, web):
 
 def test_exit_codes_are_shown(api, user):
     app = make_application(user, "job", state=AS.STOPPED_WITH_ERRORS)
-    Container.objects.filter(application=app).update(state=CS.STOPPED, exit_code=3, exit_code_msg="Exit code 3")
+    Container.objects.filter(service=app).update(state=CS.STOPPED, exit_code=3, exit_code_msg="Exit code 3")
     (item,) = _objects(api, CONTAINERS)
     assert (item["exit_code"], item["exit_code_msg"]) == (3, "Exit code 3")
 
@@ -182,12 +182,12 @@ def test_exit_codes_are_shown(api, user):
 def test_datetimes_are_null_or_rfc2822_in_utc(api, user):
     app = make_application(user, "web")
     paris = timezone(timedelta(hours=2))
-    Application.objects.filter(pk=app.pk).update(
+    Service.objects.filter(pk=app.pk).update(
         deployed_datetime=SPEC_DATETIME,
         started_datetime=datetime(2014, 4, 16, 20, 1, 2, tzinfo=paris),
         stopped_datetime=None,
     )
-    Container.objects.filter(application=app).update(started_datetime=SPEC_DATETIME)
+    Container.objects.filter(service=app).update(started_datetime=SPEC_DATETIME)
 
     for payload in (_objects(api, APPS)[0], api.get(app_uri(app)).json()):
         assert payload["deployed_datetime"] == "Sun, 6 Apr 2014 17:59:42 +0000"
@@ -203,7 +203,7 @@ def test_datetimes_are_null_or_rfc2822_in_utc(api, user):
 def test_fresh_datetimes_match_rfc2822(api, user):
     app = make_application(user, "web")
     now = dj_timezone.now()
-    Application.objects.filter(pk=app.pk).update(
+    Service.objects.filter(pk=app.pk).update(
         deployed_datetime=now, started_datetime=now, stopped_datetime=now, destroyed_datetime=now
     )
     payload = api.get(app_uri(app)).json()
@@ -322,10 +322,10 @@ def test_filters_keep_other_users_objects_out(other_api, fleet):
 # ---------------------------------------------------------------- terminated objects
 
 
-def _terminate(application, seconds_ago):
+def _terminate(service, seconds_ago):
     when = dj_timezone.now() - timedelta(seconds=seconds_ago)
-    Application.objects.filter(pk=application.pk).update(state=AS.TERMINATED, destroyed_datetime=when)
-    Container.objects.filter(application=application).update(state=CS.TERMINATED, destroyed_datetime=when)
+    Service.objects.filter(pk=service.pk).update(state=AS.TERMINATED, destroyed_datetime=when)
+    Container.objects.filter(service=service).update(state=CS.TERMINATED, destroyed_datetime=when)
 
 
 def test_terminated_objects_are_listed_during_the_retention_period_then_omitted(api, user):
@@ -341,12 +341,12 @@ def test_terminated_objects_are_listed_during_the_retention_period_then_omitted(
     assert _names(_objects(api, CONTAINERS)) == ["live-1", "recent-1"]
     assert api.get(APPS).json()["meta"]["total_count"] == 2
     # Always readable by uuid, in lists by uuid filter too only while retained.
-    for application in (recent, old):
-        detail = api.get(app_uri(application))
+    for service in (recent, old):
+        detail = api.get(app_uri(service))
         assert detail.status_code == 200
         assert detail.json()["state"] == "Terminated"
         assert RFC2822.match(detail.json()["destroyed_datetime"])
-        container = application.containers.get()
+        container = service.containers.get()
         assert api.get(container_uri(container)).json()["state"] == "Terminated"
     assert _objects(api, APPS, uuid=str(old.uuid)) == []
     assert live.state == AS.RUNNING
@@ -366,10 +366,10 @@ def test_retention_period_follows_the_setting(api, user, settings):
 def test_terminated_containers_of_a_live_application_follow_their_own_destroyed_datetime(api, user):
     app = make_application(user, "web", containers=3)
     now = dj_timezone.now()
-    Container.objects.filter(application=app, number=2).update(
+    Container.objects.filter(service=app, number=2).update(
         state=CS.TERMINATED, destroyed_datetime=now - timedelta(seconds=10)
     )
-    Container.objects.filter(application=app, number=3).update(
+    Container.objects.filter(service=app, number=3).update(
         state=CS.TERMINATED, destroyed_datetime=now - timedelta(seconds=1000)
     )
     assert _names(_objects(api, CONTAINERS)) == ["web-1", "web-2"]

@@ -9,18 +9,18 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from apps.applications.models import Application
 from apps.containers.models import Container
 from apps.core.datetimes import format_rfc2822
+from apps.services.models import Service
 
 LIST = "/api/v1/application/"
 CONTAINERS = "/api/v1/container/"
 
 
-def make_apps(owner, count: int, name: str = "app") -> list[Application]:
+def make_apps(owner, count: int, name: str = "app") -> list[Service]:
     """Applications straight in the database: the list endpoints need rows, not a controller."""
-    return Application.objects.bulk_create(
-        Application(
+    return Service.objects.bulk_create(
+        Service(
             owner=owner,
             name=name,
             unique_name=f"{name}-{n}" if n > 1 else name,
@@ -86,7 +86,7 @@ def test_rfc2822_is_english_for_every_weekday_and_month():
 @pytest.mark.django_db
 def test_api_renders_datetimes_as_rfc2822(api, user):
     (app,) = make_apps(user, 1)
-    Application.objects.filter(pk=app.pk).update(started_datetime=datetime(2014, 4, 6, 17, 59, 42, tzinfo=UTC))
+    Service.objects.filter(pk=app.pk).update(started_datetime=datetime(2014, 4, 6, 17, 59, 42, tzinfo=UTC))
     body = api.get(f"{LIST}{app.uuid}/").json()
     assert body["started_datetime"] == "Sun, 6 Apr 2014 17:59:42 +0000"
     assert body["stopped_datetime"] is None
@@ -291,7 +291,7 @@ def test_another_users_application_is_404(api, other_api):
     assert_error(other_api.get(f"{uri}logs/"), 404)
     assert other_api.get(LIST).json()["meta"]["total_count"] == 0
     assert other_api.get(f"{LIST}?name=private").json()["objects"] == []
-    row = Application.objects.get(uuid=app["uuid"])
+    row = Service.objects.get(uuid=app["uuid"])
     assert (row.state, row.target_num_containers) == ("Starting", 1)
     assert api.get(uri).status_code == 200
 
@@ -346,7 +346,7 @@ def test_unsupported_method_is_405_json(api):
     assert_error(api.post(CONTAINERS, {"image": "local/busybox"}, format="json"), 405)
     assert_error(api.patch(app["containers"][0], {}, format="json"), 405)
     assert_error(api.post(f"{app['resource_uri']}logs/", {}, format="json"), 405)
-    assert Application.objects.get(uuid=app["uuid"]).target_num_containers == 1
+    assert Service.objects.get(uuid=app["uuid"]).target_num_containers == 1
 
 
 @pytest.mark.django_db
@@ -355,13 +355,13 @@ def test_non_json_body_is_415(api):
     assert_error(response, 415)
     response = api.post(LIST, "image=local%2Fbusybox", content_type="application/x-www-form-urlencoded")
     assert_error(response, 415)
-    assert Application.objects.count() == 0
+    assert Service.objects.count() == 0
 
 
 @pytest.mark.django_db
 def test_malformed_json_is_400(api):
     assert_error(api.post(LIST, "{not json", content_type="application/json"), 400)
-    assert Application.objects.count() == 0
+    assert Service.objects.count() == 0
 
 
 @pytest.mark.django_db
@@ -464,10 +464,10 @@ def test_writes_without_trailing_slash_keep_their_body(api):
     uri = response.json()["resource_uri"].rstrip("/")
     response = api.patch(uri, {"autorestart": "ALWAYS"}, format="json")
     assert response.status_code == 202, response.content
-    assert Application.objects.get(name="noslash").autorestart == "ALWAYS"
+    assert Service.objects.get(name="noslash").autorestart == "ALWAYS"
     assert api.post(f"{uri}/start", "", content_type="application/json").status_code == 202
     assert api.delete(uri).status_code == 202
-    assert Application.objects.get(name="noslash").state == "Terminating"
+    assert Service.objects.get(name="noslash").state == "Terminating"
 
 
 # ---------------------------------------------------------------- schema

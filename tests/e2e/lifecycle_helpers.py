@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from orchestrator.driver.base import LABEL_APPLICATION, LABEL_INSTANCE
+from orchestrator.driver.base import LABEL_INSTANCE, LABEL_SERVICE
 
 # busybox sh as PID 1 exits 0 on SIGTERM once it has a trap: a stop is clean within the 2 s stop timeout.
 CLEAN_STOP_COMMAND = "sh -c 'trap \"exit 0\" TERM; while true; do sleep 1; done'"
@@ -10,14 +10,14 @@ CLEAN_STOP_COMMAND = "sh -c 'trap \"exit 0\" TERM; while true; do sleep 1; done'
 SLEEPER = {"image": "local/busybox", "run_command": "sleep 3600"}
 
 
-def create_application(api, **fields):
+def create_service(api, **fields):
     response = api.post("/api/v1/application/", fields, format="json")
     assert response.status_code == 202, response.content
     return response.json()
 
 
 def docker_containers(docker_client, application_uuid, running_only=False):
-    filters = {"label": [f"{LABEL_INSTANCE}={settings.TUTUM_INSTANCE}", f"{LABEL_APPLICATION}={application_uuid}"]}
+    filters = {"label": [f"{LABEL_INSTANCE}={settings.TUTUM_INSTANCE}", f"{LABEL_SERVICE}={application_uuid}"]}
     return docker_client.containers.list(all=not running_only, filters=filters)
 
 
@@ -36,9 +36,9 @@ def docker_exec_env(docker_container):
     return dict(line.split("=", 1) for line in output.decode().splitlines() if "=" in line)
 
 
-def api_containers(api, application):
+def api_containers(api, service):
     """The application's containers as the API's detail shows them (live ones), each read by its URI."""
-    body = api.get(application["resource_uri"]).json()
+    body = api.get(service["resource_uri"]).json()
     return [api.get(uri).json() for uri in body["containers"]]
 
 

@@ -10,13 +10,13 @@ from apps.containers.models import Container
 from apps.nodes.models import NodeState
 
 from .helpers import wait_for, wait_for_state
-from .lifecycle_helpers import SLEEPER, create_application
+from .lifecycle_helpers import SLEEPER, create_service
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def create(api, name, target=1, **fields):
-    return create_application(api, **{**SLEEPER, "name": name, "target_num_containers": target, **fields})
+    return create_service(api, **{**SLEEPER, "name": name, "target_num_containers": target, **fields})
 
 
 def test_dockerd_restart_while_applications_run(worker, api, second_engine):
@@ -42,7 +42,7 @@ def test_dockerd_restart_while_applications_run(worker, api, second_engine):
     engine = second_engine.client()
 
     def healed():
-        (row,) = Container.objects.filter(application__uuid=healing["uuid"])
+        (row,) = Container.objects.filter(service__uuid=healing["uuid"])
         in_engine = bool(row.docker_id) and engine.containers.get(row.docker_id).status == "running"
         return row if in_engine and api.get(healing["resource_uri"]).json()["state"] == "Running" else None
 
@@ -118,5 +118,5 @@ def test_redis_restart_with_work_queued(worker, docker_client, api, broker_redis
         f"\n[convergence] Redis restarted with 2 operations queued -> all Running: "
         f"{time.monotonic() - restarted_at:.2f}s"
     )
-    running = docker_client.containers.list(filters={"label": f"tutum.application={first['uuid']}"})
+    running = docker_client.containers.list(filters={"label": f"tutum.service={first['uuid']}"})
     assert len(running) == 2

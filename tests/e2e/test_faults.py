@@ -8,12 +8,12 @@ import time
 import pytest
 import requests
 
-from apps.applications.models import Application
 from apps.containers.models import Container
-from orchestrator.driver.base import LABEL_APPLICATION, LABEL_CONTAINER
+from apps.services.models import Service
+from orchestrator.driver.base import LABEL_CONTAINER, LABEL_SERVICE
 
 from .helpers import wait_for, wait_for_state
-from .lifecycle_helpers import SLEEPER, create_application
+from .lifecycle_helpers import SLEEPER, create_service
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def labelled(docker_client, application_uuid):
     # sparse: no inspect per container, which would race with containers being removed.
     return docker_client.containers.list(
-        all=True, sparse=True, filters={"label": f"{LABEL_APPLICATION}={application_uuid}"}
+        all=True, sparse=True, filters={"label": f"{LABEL_SERVICE}={application_uuid}"}
     )
 
 
@@ -39,7 +39,7 @@ def assert_exactly(api, docker_client, app_uri, count):
 
 
 def test_worker_killed_while_scaling_0_to_10(worker, docker_client, api):
-    app = create_application(api, **SLEEPER, name="kill-scale", target_num_containers=0)
+    app = create_service(api, **SLEEPER, name="kill-scale", target_num_containers=0)
     app_uri = app["resource_uri"]
     wait_for_state(api, app_uri, "Stopped")
     assert api.patch(app_uri, {"target_num_containers": 10}, format="json").status_code == 202
@@ -54,7 +54,7 @@ def test_worker_killed_while_scaling_0_to_10(worker, docker_client, api):
         worker.kill(9)
         killed_at = time.monotonic()
         started_before_kill = len(running())
-        in_progress = Container.objects.filter(application__uuid=uuid).exclude(state="Running").count()
+        in_progress = Container.objects.filter(service__uuid=uuid).exclude(state="Running").count()
         assert in_progress > 0, "the worker finished before it could be killed; nothing was proven"
     finally:
         worker.start()
@@ -67,7 +67,7 @@ def test_worker_killed_while_scaling_0_to_10(worker, docker_client, api):
 
 
 def test_twenty_concurrent_scale_requests(worker, docker_client, api, live_server, user):
-    app = create_application(api, **SLEEPER, name="storm", target_num_containers=1)
+    app = create_service(api, **SLEEPER, name="storm", target_num_containers=1)
     app_uri = app["resource_uri"]
     wait_for_state(api, app_uri, "Running")
     headers = {"Authorization": api._credentials["HTTP_AUTHORIZATION"], "Content-Type": "application/json"}
@@ -91,7 +91,7 @@ def test_twenty_concurrent_scale_requests(worker, docker_client, api, live_serve
     refused = [body for _, status, body in results if status != 202]
     assert accepted, results
     assert all("Cannot scale" in body["error"] for body in refused), refused
-    final_target = Application.objects.get(uuid=app["uuid"]).target_num_containers
+    final_target = Service.objects.get(uuid=app["uuid"]).target_num_containers
     assert final_target in accepted
     # The last write under the row lock is the one that holds; every answer saw a target that was true then.
     wait_for(

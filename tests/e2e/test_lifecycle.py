@@ -5,7 +5,7 @@ import urllib.request
 import pytest
 from django.conf import settings
 
-from orchestrator.driver.base import LABEL_APPLICATION, LABEL_CONTAINER, LABEL_GENERATION
+from orchestrator.driver.base import LABEL_CONTAINER, LABEL_GENERATION, LABEL_SERVICE
 
 from .helpers import wait_for, wait_for_state
 
@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def _docker_containers(docker_client, application_uuid):
-    return docker_client.containers.list(all=True, filters={"label": f"{LABEL_APPLICATION}={application_uuid}"})
+    return docker_client.containers.list(all=True, filters={"label": f"{LABEL_SERVICE}={application_uuid}"})
 
 
 def test_create_two_containers_running_in_api_and_docker(worker, docker_client, api):

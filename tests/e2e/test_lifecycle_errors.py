@@ -3,20 +3,20 @@
 import pytest
 
 from .helpers import wait_for, wait_for_state
-from .lifecycle_helpers import api_containers, create_application, docker_containers, docker_name
+from .lifecycle_helpers import api_containers, create_service, docker_containers, docker_name
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_missing_image_ends_start_failed_with_a_message(worker, docker_client, api):
-    application = create_application(
+    service = create_service(
         api, image="local/does-not-exist", name="ghost", target_num_containers=2, container_ports=[{"inner_port": 80}]
     )
-    uri = application["resource_uri"]
+    uri = service["resource_uri"]
     app = wait_for_state(api, uri, "Start failed")
     assert app["running_num_containers"] == 0
     assert app["current_num_containers"] == 2
-    containers = api_containers(api, application)
+    containers = api_containers(api, service)
     assert len(containers) == 2
     for container in containers:
         assert container["state"] == "Start failed"
@@ -24,7 +24,7 @@ def test_missing_image_ends_start_failed_with_a_message(worker, docker_client, a
         assert message.startswith("Cannot pull image local/does-not-exist:latest: "), message
         assert "registry" in message or "not found" in message or "denied" in message, message
         assert container["exit_code"] is None
-    assert docker_containers(docker_client, application["uuid"]) == []
+    assert docker_containers(docker_client, service["uuid"]) == []
     for path in ("/api/v1/application/", "/api/v1/container/", f"{uri}logs/", f"{containers[0]['resource_uri']}"):
         assert api.get(path).status_code == 200
 
@@ -36,21 +36,21 @@ def test_missing_image_ends_start_failed_with_a_message(worker, docker_client, a
 
 
 def test_entrypoint_and_run_command_override(worker, docker_client, api):
-    application = create_application(
+    service = create_service(
         api,
         image="local/busybox",
         name="override",
         entrypoint="/bin/sh -c",
         run_command="'echo override-works; sleep 3600'",
     )
-    assert application["entrypoint"] == "/bin/sh -c"
-    assert application["run_command"] == "'echo override-works; sleep 3600'"
-    wait_for_state(api, application["resource_uri"], "Running")
+    assert service["entrypoint"] == "/bin/sh -c"
+    assert service["run_command"] == "'echo override-works; sleep 3600'"
+    wait_for_state(api, service["resource_uri"], "Running")
     docker_container = docker_client.containers.get(docker_name("override-1"))
     config = docker_container.attrs["Config"]
     assert config["Entrypoint"] == ["/bin/sh", "-c"]
     assert config["Cmd"] == ["echo override-works; sleep 3600"]
-    (container,) = api_containers(api, application)
+    (container,) = api_containers(api, service)
     wait_for(
         lambda: "override-works" in api.get(f"{container['resource_uri']}logs/").json()["logs"],
         timeout=10,

@@ -3,7 +3,7 @@
 import pytest
 
 from .helpers import wait_for_state
-from .lifecycle_helpers import api_containers, create_application, docker_exec_env, docker_name
+from .lifecycle_helpers import api_containers, create_service, docker_exec_env, docker_name
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -27,12 +27,12 @@ def _expected_link_variables(container):
 
 
 def test_linked_application_gets_link_variables(worker, docker_client, api):
-    server = create_application(api, image="local/httpd", name="linkweb", target_num_containers=1)
+    server = create_service(api, image="local/httpd", name="linkweb", target_num_containers=1)
     wait_for_state(api, server["resource_uri"], "Running")
     (server_container,) = api_containers(api, server)
     expected = _expected_link_variables(server_container)
 
-    client = create_application(
+    client = create_service(
         api,
         image="local/busybox",
         name="linkclient",
@@ -63,16 +63,16 @@ def test_linked_application_gets_link_variables(worker, docker_client, api):
 
 
 def test_second_container_gets_the_first_ones_link_variables(worker, docker_client, api):
-    application = create_application(api, image="local/httpd", name="sibling", target_num_containers=1)
-    uri = application["resource_uri"]
+    service = create_service(api, image="local/httpd", name="sibling", target_num_containers=1)
+    uri = service["resource_uri"]
     wait_for_state(api, uri, "Running")
-    (first,) = api_containers(api, application)
+    (first,) = api_containers(api, service)
     expected = _expected_link_variables(first)
 
     response = api.patch(uri, {"target_num_containers": 2}, format="json")
     assert response.status_code == 202, response.content
     wait_for_state(api, uri, "Running")
-    second = next(c for c in api_containers(api, application) if c["unique_name"] == "sibling-2")
+    second = next(c for c in api_containers(api, service) if c["unique_name"] == "sibling-2")
     assert second["state"] == "Running"
 
     recorded = {e["key"]: e["value"] for e in second["container_envvars"]}

@@ -3,22 +3,22 @@
 import pytest
 
 from .helpers import wait_for, wait_for_state
-from .lifecycle_helpers import api_containers, create_application, docker_name
+from .lifecycle_helpers import api_containers, create_service, docker_name
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_container_and_application_logs(worker, docker_client, api):
-    application = create_application(
+    service = create_service(
         api,
         image="local/busybox",
         name="chatty",
         target_num_containers=2,
         run_command='sh -c "echo hello-from-$HOSTNAME; sleep 3600"',
     )
-    uri = application["resource_uri"]
+    uri = service["resource_uri"]
     wait_for_state(api, uri, "Running")
-    containers = api_containers(api, application)
+    containers = api_containers(api, service)
     expected = {}
     for container in containers:
         hostname = docker_client.containers.get(docker_name(container["unique_name"])).attrs["Config"]["Hostname"]

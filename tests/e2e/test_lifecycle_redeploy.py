@@ -5,17 +5,17 @@ import pytest
 from orchestrator.driver.base import LABEL_CONTAINER, LABEL_GENERATION
 
 from .helpers import wait_for_state
-from .lifecycle_helpers import api_containers, create_application, docker_containers, docker_name
+from .lifecycle_helpers import api_containers, create_service, docker_containers, docker_name
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_redeploy_replaces_docker_containers_and_keeps_names(worker, docker_client, api):
-    application = create_application(api, image="local/httpd", name="phoenix", target_num_containers=2)
-    uri = application["resource_uri"]
+    service = create_service(api, image="local/httpd", name="phoenix", target_num_containers=2)
+    uri = service["resource_uri"]
     wait_for_state(api, uri, "Running")
-    before = {c["unique_name"]: c["uuid"] for c in api_containers(api, application)}
-    docker_before = {c.name: c.id for c in docker_containers(docker_client, application["uuid"])}
+    before = {c["unique_name"]: c["uuid"] for c in api_containers(api, service)}
+    docker_before = {c.name: c.id for c in docker_containers(docker_client, service["uuid"])}
     assert sorted(docker_before) == [docker_name("phoenix-1"), docker_name("phoenix-2")]
 
     response = api.post(f"{uri}redeploy/", {"tag": None}, format="json")
@@ -26,11 +26,11 @@ def test_redeploy_replaces_docker_containers_and_keeps_names(worker, docker_clie
     assert app["running_num_containers"] == 2
     assert app["current_num_containers"] == 2
 
-    after = {c["unique_name"]: c["uuid"] for c in api_containers(api, application)}
+    after = {c["unique_name"]: c["uuid"] for c in api_containers(api, service)}
     assert after == before
-    assert all(c["state"] == "Running" for c in api_containers(api, application))
+    assert all(c["state"] == "Running" for c in api_containers(api, service))
 
-    docker_after = {c.name: c for c in docker_containers(docker_client, application["uuid"])}
+    docker_after = {c.name: c for c in docker_containers(docker_client, service["uuid"])}
     assert sorted(docker_after) == sorted(docker_before)
     for name, container in docker_after.items():
         assert container.id != docker_before[name]

@@ -4,22 +4,22 @@ import docker
 import pytest
 
 from .helpers import wait_for_state
-from .lifecycle_helpers import create_application, docker_containers, docker_name, listed_container_uuids
+from .lifecycle_helpers import create_service, docker_containers, docker_name, listed_container_uuids
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def _scale(api, application, target):
-    response = api.patch(application["resource_uri"], {"target_num_containers": target}, format="json")
+def _scale(api, service, target):
+    response = api.patch(service["resource_uri"], {"target_num_containers": target}, format="json")
     assert response.status_code == 202, response.content
     body = response.json()
     assert body["state"] == "Scaling"
     assert body["target_num_containers"] == target
-    return wait_for_state(api, application["resource_uri"], "Running")
+    return wait_for_state(api, service["resource_uri"], "Running")
 
 
-def _assert_agrees(api, docker_client, application, expected_names):
-    app = api.get(application["resource_uri"]).json()
+def _assert_agrees(api, docker_client, service, expected_names):
+    app = api.get(service["resource_uri"]).json()
     names = sorted(api.get(uri).json()["unique_name"] for uri in app["containers"])
     assert names == expected_names
     assert app["target_num_containers"] == len(expected_names)
@@ -37,16 +37,16 @@ def _assert_agrees(api, docker_client, application, expected_names):
 
 
 def test_scale_two_to_three_to_one(worker, docker_client, api):
-    application = create_application(api, image="local/httpd", name="scaler", target_num_containers=2)
-    wait_for_state(api, application["resource_uri"], "Running")
-    _assert_agrees(api, docker_client, application, ["scaler-1", "scaler-2"])
+    service = create_service(api, image="local/httpd", name="scaler", target_num_containers=2)
+    wait_for_state(api, service["resource_uri"], "Running")
+    _assert_agrees(api, docker_client, service, ["scaler-1", "scaler-2"])
 
-    _scale(api, application, 3)
-    app = _assert_agrees(api, docker_client, application, ["scaler-1", "scaler-2", "scaler-3"])
+    _scale(api, service, 3)
+    app = _assert_agrees(api, docker_client, service, ["scaler-1", "scaler-2", "scaler-3"])
     by_name = {api.get(uri).json()["unique_name"]: api.get(uri).json()["uuid"] for uri in app["containers"]}
 
-    _scale(api, application, 1)
-    _assert_agrees(api, docker_client, application, ["scaler-1"])
+    _scale(api, service, 1)
+    _assert_agrees(api, docker_client, service, ["scaler-1"])
 
     for name in ("scaler-2", "scaler-3"):
         retired = api.get(f"/api/v1/container/{by_name[name]}/")
@@ -57,6 +57,6 @@ def test_scale_two_to_three_to_one(worker, docker_client, api):
         with pytest.raises(docker.errors.NotFound):
             docker_client.containers.get(docker_name(name))
     # Within the retention period the retired containers are still listed, as Terminated.
-    terminated = listed_container_uuids(api, application["uuid"], state="Terminated")
+    terminated = listed_container_uuids(api, service["uuid"], state="Terminated")
     assert terminated == sorted([by_name["scaler-2"], by_name["scaler-3"]])
-    assert len(listed_container_uuids(api, application["uuid"])) == 3
+    assert len(listed_container_uuids(api, service["uuid"])) == 3

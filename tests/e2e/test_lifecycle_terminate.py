@@ -8,7 +8,7 @@ import pytest
 from .helpers import wait_for, wait_for_state
 from .lifecycle_helpers import (
     api_containers,
-    create_application,
+    create_service,
     docker_containers,
     docker_env,
     docker_name,
@@ -25,11 +25,11 @@ def _listed_application_uuids(api):
 
 def test_terminate_empties_docker_and_leaves_lists_after_retention(worker, docker_client, api, settings):
     settings.TUTUM_TERMINATED_RETENTION_SECONDS = RETENTION
-    application = create_application(api, image="local/httpd", name="doomed", target_num_containers=2)
-    uri = application["resource_uri"]
+    service = create_service(api, image="local/httpd", name="doomed", target_num_containers=2)
+    uri = service["resource_uri"]
     wait_for_state(api, uri, "Running")
-    containers = api_containers(api, application)
-    assert len(docker_containers(docker_client, application["uuid"])) == 2
+    containers = api_containers(api, service)
+    assert len(docker_containers(docker_client, service["uuid"])) == 2
 
     response = api.delete(uri)
     assert response.status_code == 202, response.content
@@ -39,23 +39,23 @@ def test_terminate_empties_docker_and_leaves_lists_after_retention(worker, docke
     assert app["destroyed_datetime"] is not None
     assert app["current_num_containers"] == 0
     assert app["containers"] == []
-    assert docker_containers(docker_client, application["uuid"]) == []
+    assert docker_containers(docker_client, service["uuid"]) == []
     for container in containers:
         body = api.get(container["resource_uri"]).json()
         assert body["state"] == "Terminated"
         assert body["destroyed_datetime"] is not None
 
     # Just terminated: still listed, with its containers.
-    assert application["uuid"] in _listed_application_uuids(api)
-    assert listed_container_uuids(api, application["uuid"]) == sorted(c["uuid"] for c in containers)
+    assert service["uuid"] in _listed_application_uuids(api)
+    assert listed_container_uuids(api, service["uuid"]) == sorted(c["uuid"] for c in containers)
 
     wait_for(
-        lambda: application["uuid"] not in _listed_application_uuids(api),
+        lambda: service["uuid"] not in _listed_application_uuids(api),
         timeout=RETENTION + 10,
         message="the terminated application to leave the list",
     )
     assert time.monotonic() - seen_terminated >= RETENTION - 1
-    assert listed_container_uuids(api, application["uuid"]) == []
+    assert listed_container_uuids(api, service["uuid"]) == []
     # Out of the lists, still readable by uuid.
     assert api.get(uri).status_code == 200
     assert api.get(uri).json()["state"] == "Terminated"
@@ -63,17 +63,15 @@ def test_terminate_empties_docker_and_leaves_lists_after_retention(worker, docke
 
 
 def test_role_global_key_works_until_the_application_terminates(worker, docker_client, api, make_client):
-    application = create_application(
-        api, image="local/busybox", name="globalrole", run_command="sleep 3600", roles=["global"]
-    )
-    uri = application["resource_uri"]
+    service = create_service(api, image="local/busybox", name="globalrole", run_command="sleep 3600", roles=["global"])
+    uri = service["resource_uri"]
     wait_for_state(api, uri, "Running")
     env = docker_env(docker_client.containers.get(docker_name("globalrole-1")))
     auth = env["TUTUM_AUTH"]
     assert auth.startswith("ApiKey alice:")
     assert len(auth) > len("ApiKey alice:")
 
-    (container,) = api_containers(api, application)
+    (container,) = api_containers(api, service)
     assert container["roles"] == ["global"]
     assert "TUTUM_AUTH" not in {e["key"] for e in container["container_envvars"]}
     assert all("ApiKey" not in e["value"] for e in container["container_envvars"])
@@ -82,7 +80,7 @@ def test_role_global_key_works_until_the_application_terminates(worker, docker_c
     inside.credentials(HTTP_AUTHORIZATION=auth)
     response = inside.get(uri)
     assert response.status_code == 200, response.content
-    assert response.json()["uuid"] == application["uuid"]
+    assert response.json()["uuid"] == service["uuid"]
 
     assert api.delete(uri).status_code == 202
     wait_for_state(api, uri, "Terminated")

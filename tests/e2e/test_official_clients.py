@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings as django_settings
 
 from apps.accounts.models import ApiKey
-from orchestrator.driver.base import LABEL_APPLICATION, LABEL_GENERATION
+from orchestrator.driver.base import LABEL_GENERATION, LABEL_SERVICE
 
 from .helpers import wait_for, wait_for_state
 
@@ -131,7 +131,7 @@ def sdk(venv: Path, env: dict, code: str) -> dict:
 def _docker(docker_client, application_uuid) -> dict[str, dict]:
     """The application's Docker containers by name, from one list call: no per-container inspect, which a
     container removed meanwhile (scale down, redeploy) would answer with 404."""
-    summaries = docker_client.api.containers(all=True, filters={"label": f"{LABEL_APPLICATION}={application_uuid}"})
+    summaries = docker_client.api.containers(all=True, filters={"label": f"{LABEL_SERVICE}={application_uuid}"})
     return {s["Names"][0].lstrip("/"): s for s in summaries}
 
 

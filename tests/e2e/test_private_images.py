@@ -159,7 +159,7 @@ def test_private_image_deploys_on_engines_that_lack_it(worker, api, engines, rep
         )
         assert created.status_code == 202, created.content
         app = created.json()
-        first, second = Container.objects.filter(application__uuid=app["uuid"]).order_by("number")
+        first, second = Container.objects.filter(service__uuid=app["uuid"]).order_by("number")
         Container.objects.filter(pk=first.pk).update(node=node2)
         Container.objects.filter(pk=second.pk).update(node=default)
     finally:
@@ -176,7 +176,7 @@ def test_private_image_deploys_on_engines_that_lack_it(worker, api, engines, rep
         assert "hello from tutumserver" in _http_get(port["outer_port"])
     for client in (default_engine, node2_engine):
         assert client.images.list(name=repository), "the engine pulled the private image"
-    assert node2_engine.containers.list(filters={"label": f"tutum.application={app['uuid']}"})
+    assert node2_engine.containers.list(filters={"label": f"tutum.service={app['uuid']}"})
 
     _assert_password_nowhere(worker, caplog, [added, changed, api.get(uri), api.get(app["resource_uri"])])
 

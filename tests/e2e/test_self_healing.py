@@ -10,13 +10,13 @@ import pytest
 from apps.containers.models import Container
 
 from .helpers import wait_for, wait_for_state
-from .lifecycle_helpers import SLEEPER, create_application
+from .lifecycle_helpers import SLEEPER, create_service
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def create_running(api, name, target=1, **fields):
-    app = create_application(api, **{**SLEEPER, "name": name, "target_num_containers": target, **fields})
+    app = create_service(api, **{**SLEEPER, "name": name, "target_num_containers": target, **fields})
     return wait_for_state(api, app["resource_uri"], "Running")
 
 

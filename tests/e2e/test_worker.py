@@ -8,11 +8,11 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from apps.applications.models import Application
 from apps.containers.models import Container
+from apps.services.models import Service
 from orchestrator import converge
 from orchestrator.driver import ContainerSpec, driver_for
-from orchestrator.driver.base import LABEL_APPLICATION, LABEL_CONTAINER, LABEL_GENERATION, LABEL_INSTANCE
+from orchestrator.driver.base import LABEL_CONTAINER, LABEL_GENERATION, LABEL_INSTANCE, LABEL_SERVICE
 from orchestrator.scheduler import ensure_default_node
 from tests.api.app_support import make_application
 from tutumserver.celery import app as celery_app
@@ -26,9 +26,9 @@ def _worker_log(worker) -> str:
     return (worker.log_dir / f"worker-{worker.starts}.log").read_text(errors="replace")
 
 
-def _recorded_application(owner, name: str) -> Application:
+def _recorded_application(owner, name: str) -> Service:
     """An application written straight to the database: nothing wakes the controller for it."""
-    return Application.objects.create(
+    return Service.objects.create(
         owner=owner,
         name=name,
         unique_name=name,
@@ -40,7 +40,7 @@ def _recorded_application(owner, name: str) -> Application:
 
 
 def _docker_containers(docker_client, application_uuid):
-    return docker_client.containers.list(all=True, filters={"label": f"{LABEL_APPLICATION}={application_uuid}"})
+    return docker_client.containers.list(all=True, filters={"label": f"{LABEL_SERVICE}={application_uuid}"})
 
 
 def test_driver_reaches_the_engine(docker_client):
@@ -58,21 +58,21 @@ def test_driver_reaches_the_engine(docker_client):
 
 def test_worker_consumes_a_task_sent_through_redis(worker, docker_client, user, api):
     assert settings.CELERY_BROKER_URL.startswith("redis://")
-    application = _recorded_application(user, "direct")
-    assert not Container.objects.filter(application=application).exists()
+    service = _recorded_application(user, "direct")
+    assert not Container.objects.filter(service=service).exists()
 
-    result = celery_app.send_task("orchestrator.converge_application", args=[str(application.uuid)])
+    result = celery_app.send_task("orchestrator.converge_service", args=[str(service.uuid)])
     wait_for(
-        lambda: f"orchestrator.converge_application[{result.id}] received" in _worker_log(worker),
+        lambda: f"orchestrator.converge_service[{result.id}] received" in _worker_log(worker),
         timeout=30,
         message=f"the worker to receive task {result.id}",
     )
 
-    body = wait_for_state(api, f"/api/v1/application/{application.uuid}/", "Running")
+    body = wait_for_state(api, f"/api/v1/application/{service.uuid}/", "Running")
     assert body["running_num_containers"] == 1
-    (container,) = Container.objects.filter(application=application)
+    (container,) = Container.objects.filter(service=service)
     assert container.state == "Running" and container.docker_id
-    (docker_container,) = _docker_containers(docker_client, application.uuid)
+    (docker_container,) = _docker_containers(docker_client, service.uuid)
     assert docker_container.id == container.docker_id
     assert docker_container.status == "running"
     assert docker_container.attrs["Config"]["Cmd"] == ["sleep", "3600"]
@@ -83,9 +83,9 @@ def test_worker_consumes_a_task_sent_through_redis(worker, docker_client, user, 
 
 
 def test_sweep_sent_by_name_converges_forgotten_work(worker, docker_client, user, api):
-    application = _recorded_application(user, "forgotten")
+    service = _recorded_application(user, "forgotten")
     # As if its message had been lost long ago: older than TUTUM_STUCK_AFTER_SECONDS of the worker.
-    Application.objects.filter(pk=application.pk).update(modified=timezone.now() - timezone.timedelta(minutes=5))
+    Service.objects.filter(pk=service.pk).update(modified=timezone.now() - timezone.timedelta(minutes=5))
 
     result = celery_app.send_task("orchestrator.sweep")
     wait_for(
@@ -93,8 +93,8 @@ def test_sweep_sent_by_name_converges_forgotten_work(worker, docker_client, user
         timeout=30,
         message=f"the worker to receive sweep {result.id}",
     )
-    wait_for_state(api, f"/api/v1/application/{application.uuid}/", "Running")
-    (docker_container,) = _docker_containers(docker_client, application.uuid)
+    wait_for_state(api, f"/api/v1/application/{service.uuid}/", "Running")
+    (docker_container,) = _docker_containers(docker_client, service.uuid)
     assert docker_container.status == "running"
 
 
@@ -129,8 +129,8 @@ def test_two_steps_creating_one_container_at_once_both_end_with_it(docker_client
     adopt it, not give the container up as failed."""
     driver = driver_for(ensure_default_node())
     for attempt in range(8):
-        application = make_application(user, f"race{attempt}", state="Starting", containers=1)
-        container = converge._load(str(application.containers.get().uuid))
+        service = make_application(user, f"race{attempt}", state="Starting", containers=1)
+        container = converge._load(str(service.containers.get().uuid))
         labels = {
             **converge.instance_labels(),
             LABEL_CONTAINER: str(container.uuid),
@@ -182,11 +182,11 @@ def test_a_container_created_while_its_row_was_terminated_is_removed_by_its_step
             return real.create(spec)
 
     monkeypatch.setattr(converge, "driver_for", lambda node: HeldCreate())
-    application = make_application(
+    service = make_application(
         user, "late", state="Starting", containers=1, container_state="Starting", image="local/busybox"
     )
-    Application.objects.filter(pk=application.pk).update(run_command="sleep 3600")
-    row = application.containers.get()
+    Service.objects.filter(pk=service.pk).update(run_command="sleep 3600")
+    row = service.containers.get()
 
     def start_step():
         try:

@@ -3,8 +3,8 @@ interrupted step already created (found by its Docker name, not by listing)."""
 
 import pytest
 
-from apps.applications.choices import ApplicationState as AS
 from apps.containers.choices import ContainerState as CS
+from apps.services.choices import ServiceState as AS
 from orchestrator import converge
 from orchestrator.driver import ContainerSpec, NameConflict
 from orchestrator.driver.base import LABEL_CONTAINER, LABEL_GENERATION, ContainerInfo
@@ -44,8 +44,8 @@ def _info(name, container, generation=None):
 
 @pytest.fixture
 def container(user):
-    application = make_application(user, "steps", state=AS.STARTING, containers=1, container_state=CS.STARTING)
-    return converge._load(str(application.containers.get().uuid))
+    service = make_application(user, "steps", state=AS.STARTING, containers=1, container_state=CS.STARTING)
+    return converge._load(str(service.containers.get().uuid))
 
 
 def test_a_row_without_docker_id_is_not_looked_up(container):

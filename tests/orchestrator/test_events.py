@@ -5,8 +5,8 @@ import uuid
 
 import pytest
 
-from apps.applications.choices import ApplicationState as AS
 from apps.containers.choices import ContainerState as CS
+from apps.services.choices import ServiceState as AS
 from orchestrator.events import WATCHED_ACTIONS, worth_observing
 from tests.api.app_support import make_application
 
@@ -16,8 +16,8 @@ DOCKER_ID = "a" * 64
 
 
 def _container(user, state, docker_id=DOCKER_ID):
-    application = make_application(user, f"app-{state.lower().replace(' ', '-')}", state=AS.RUNNING)
-    container = application.containers.get()
+    service = make_application(user, f"app-{state.lower().replace(' ', '-')}", state=AS.RUNNING)
+    container = service.containers.get()
     type(container).objects.filter(pk=container.pk).update(state=state, docker_id=docker_id)
     return str(container.uuid)
 

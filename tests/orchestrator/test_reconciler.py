@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from apps.applications.choices import ApplicationState as AS
 from apps.containers.choices import ContainerState as CS
 from apps.containers.models import Container
+from apps.services.choices import ServiceState as AS
 from orchestrator import reconciler
 from orchestrator.locks import try_advisory_lock
 from tests.api.app_support import make_application, set_state
@@ -33,12 +33,12 @@ def test_work_in_progress_past_the_stuck_timeout_is_converged_again(user, settin
     for container in stuck_app.containers.all():
         age(container, 60)
 
-    containers, applications = reconciler.stuck_work()
+    containers, services = reconciler.stuck_work()
 
     # The stuck application is converged again, and fans out to its own containers: no second task for them.
-    assert applications == [str(stuck_app.uuid)]
+    assert services == [str(stuck_app.uuid)]
     assert containers == [str(stuck_container.uuid)]
-    assert str(fresh_app.uuid) not in applications
+    assert str(fresh_app.uuid) not in services
     assert Container.objects.get(pk=stuck_container.pk).state == CS.STARTING  # retried, not failed
 
 
@@ -81,9 +81,9 @@ def test_an_application_short_of_containers_is_converged(user):
     app = make_application(user, "short", state=AS.RUNNING, containers=2)
     set_state(app.containers.get(number=2), CS.TERMINATED)  # e.g. lost while its replacement was not recorded
 
-    _, applications = reconciler.stuck_work()
+    _, services = reconciler.stuck_work()
 
-    assert applications == [str(app.uuid)]
+    assert services == [str(app.uuid)]
 
 
 def test_settled_applications_with_their_containers_are_left_alone(user):

@@ -3,9 +3,9 @@
 import pytest
 from django.utils import timezone
 
-from apps.applications.choices import ApplicationState as AS
 from apps.containers.choices import ContainerState as CS
 from apps.nodes.models import Node, NodeState
+from apps.services.choices import ServiceState as AS
 from orchestrator import converge
 from orchestrator.scheduler import ensure_default_node, pick_nodes
 from tests.api.app_support import make_application
@@ -39,15 +39,15 @@ def test_unreachable_and_unschedulable_nodes_get_nothing(user, nodes):
 
 def test_converge_application_places_its_new_containers_in_one_pick(user, nodes):
     default, other = nodes
-    application = make_application(
+    service = make_application(
         user, "new", state=AS.STARTING, containers=3, container_state=CS.STARTING, image_defaults_applied=True
     )
     placed_before = make_application(user, "placed", state=AS.STARTING, containers=1, container_state=CS.STARTING)
     placed_before.containers.update(node=default)
 
-    converge.place_containers(application)
+    converge.place_containers(service)
 
-    by_number = dict(application.containers.values_list("number", "node_id"))
+    by_number = dict(service.containers.values_list("number", "node_id"))
     assert by_number == {1: other.pk, 2: default.pk, 3: other.pk}  # 0 against 1, then ties go by id
     assert placed_before.containers.get().node_id == default.pk  # not moved
 

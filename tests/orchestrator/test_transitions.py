@@ -6,20 +6,20 @@ Every operation is tried from every state through the services, on Postgres; not
 import pytest
 
 from apps.accounts.models import ApiKey
-from apps.applications import choices as app_choices
-from apps.applications import services as app_services
-from apps.applications.choices import ApplicationState as AS
-from apps.applications.models import Application
 from apps.containers import choices as container_choices
 from apps.containers import services as container_services
 from apps.containers.choices import ContainerState as CS
 from apps.containers.models import Container
 from apps.core.exceptions import UnsuitableState
+from apps.services import choices as app_choices
+from apps.services import services as app_services
+from apps.services.choices import ServiceState as AS
+from apps.services.models import Service
 from tests.api.app_support import make_application, make_container, set_state, woken
 
 pytestmark = pytest.mark.django_db
 
-CONVERGE_APPLICATION = "orchestrator.converge_application"
+CONVERGE_SERVICE = "orchestrator.converge_service"
 CONVERGE_CONTAINER = "orchestrator.converge_container"
 
 
@@ -83,16 +83,16 @@ def test_container_transition_table_is_design_md():
 # ---------------------------------------------------------------- applications: every move through the services
 
 APPLICATION_OPERATIONS = {
-    "start": (lambda app: app_services.start_application(app), AS.STARTING),
-    "stop": (lambda app: app_services.stop_application(app), AS.STOPPING),
-    "scale": (lambda app: app_services.update_application(app, {"target_num_containers": 3}), AS.SCALING),
-    "redeploy": (lambda app: app_services.redeploy_application(app, None), AS.REDEPLOYING),
-    "terminate": (lambda app: app_services.terminate_application(app), AS.TERMINATING),
+    "start": (lambda app: app_services.start_service(app), AS.STARTING),
+    "stop": (lambda app: app_services.stop_service(app), AS.STOPPING),
+    "scale": (lambda app: app_services.update_service(app, {"target_num_containers": 3}), AS.SCALING),
+    "redeploy": (lambda app: app_services.redeploy_service(app, None), AS.REDEPLOYING),
+    "terminate": (lambda app: app_services.terminate_service(app), AS.TERMINATING),
 }
 
 
 def _application_snapshot(app):
-    app = Application.objects.get(pk=app.pk)
+    app = Service.objects.get(pk=app.pk)
     containers = list(app.containers.order_by("number").values_list("number", "state", "generation"))
     return app.state, app.target_num_containers, app.generation, containers
 
@@ -119,7 +119,7 @@ def test_every_application_operation_from_every_state(user, django_capture_on_co
         call(app)
     app.refresh_from_db()
     assert app.state == new_state
-    assert woken(callbacks) == [(CONVERGE_APPLICATION, [str(app.uuid)])]
+    assert woken(callbacks) == [(CONVERGE_SERVICE, [str(app.uuid)])]
     containers = dict(app.containers.values_list("number", "state"))
     if operation == "stop":
         assert all(containers[n] == CS.STOPPING for n in (1, 2) if before[3][n - 1][1] == CS.RUNNING)
@@ -135,7 +135,7 @@ def test_start_marks_stopped_and_failed_containers_starting_and_leaves_running_o
     app = make_application(user, "web", state=AS.PARTLY_RUNNING, containers=3)
     set_state(app.containers.get(number=2), CS.STOPPED)
     set_state(app.containers.get(number=3), CS.START_FAILED)
-    app_services.start_application(app)
+    app_services.start_service(app)
     assert list(app.containers.order_by("number").values_list("state", flat=True)) == [CS.RUNNING] + [CS.STARTING] * 2
 
 
@@ -217,21 +217,21 @@ def _containers(*specs):
     ],
 )
 def test_derive_state(containers, expected):
-    assert app_services.derive_state(Application(), _containers(*containers)) == expected
+    assert app_services.derive_state(Service(), _containers(*containers)) == expected
 
 
 # ---------------------------------------------------------------- settle_application
 
 
 def _settle(app):
-    app_services.settle_application(app.pk)
+    app_services.settle_service(app.pk)
     app.refresh_from_db()
     return app
 
 
 def _set_containers(app, *states, **fields):
     for number, state in enumerate(states, start=1):
-        Container.objects.filter(application=app, number=number).update(state=state, **fields)
+        Container.objects.filter(service=app, number=number).update(state=state, **fields)
 
 
 @pytest.mark.parametrize("busy", sorted(container_choices.TRANSITIONAL))
@@ -262,8 +262,8 @@ def test_settle_leaves_the_in_progress_state_for_the_derived_one(user, state, co
     # Stopped as the worker records a stop that was asked for (a stop nobody asked for is an error).
     _set_containers(app, *containers, stopped_on_request=True)
     if state == AS.REDEPLOYING:
-        Application.objects.filter(pk=app.pk).update(generation=2)
-        Container.objects.filter(application=app).update(generation=2)
+        Service.objects.filter(pk=app.pk).update(generation=2)
+        Container.objects.filter(service=app).update(generation=2)
     assert _settle(app).state == expected
     if expected in (AS.RUNNING, AS.PARTLY_RUNNING) and state != AS.RUNNING:
         assert app.started_datetime is not None and app.deployed_datetime is not None
@@ -274,7 +274,7 @@ def test_settle_leaves_the_in_progress_state_for_the_derived_one(user, state, co
 def test_settle_records_errors_of_a_stop(user):
     app = make_application(user, "web", state=AS.STOPPING, containers=2)
     _set_containers(app, CS.STOPPED)
-    Container.objects.filter(application=app, number=2).update(state=CS.STOPPED, exit_code=2)
+    Container.objects.filter(service=app, number=2).update(state=CS.STOPPED, exit_code=2)
     assert _settle(app).state == AS.STOPPED_WITH_ERRORS
     assert app.stopped_datetime is not None
 
@@ -296,15 +296,15 @@ def test_settle_terminates_once_every_container_is_terminated_and_revokes_its_ke
 
 def test_settle_keeps_redeploying_while_old_containers_remain(user):
     app = make_application(user, "web", state=AS.REDEPLOYING, containers=2)
-    Application.objects.filter(pk=app.pk).update(generation=2)
-    Container.objects.filter(application=app, number=1).update(generation=2)
+    Service.objects.filter(pk=app.pk).update(generation=2)
+    Container.objects.filter(service=app, number=1).update(generation=2)
     assert _settle(app).state == AS.REDEPLOYING
-    Container.objects.filter(application=app, number=2).update(generation=2)
+    Container.objects.filter(service=app, number=2).update(generation=2)
     assert _settle(app).state == AS.RUNNING
 
 
 def test_settle_of_a_missing_application_is_none():
-    assert app_services.settle_application(10**9) is None
+    assert app_services.settle_service(10**9) is None
 
 
 # ---------------------------------------------------------------- next_redeploy_container
@@ -312,7 +312,7 @@ def test_settle_of_a_missing_application_is_none():
 
 def test_next_redeploy_container_replaces_one_container_at_a_time(user):
     app = make_application(user, "web", containers=3)
-    app_services.redeploy_application(app, "2.0")
+    app_services.redeploy_service(app, "2.0")
     app.refresh_from_db()
     assert (app.state, app.generation) == (AS.REDEPLOYING, 2)
 
@@ -325,9 +325,9 @@ def test_next_redeploy_container_replaces_one_container_at_a_time(user):
         assert (chosen.state, chosen.generation) == (CS.STARTING, 2)
         # Nothing else is picked while that one is in progress.
         assert app_services.next_redeploy_container(app.pk) is None
-        assert sorted(
-            Container.objects.filter(application=app, state=CS.STARTING).values_list("number", flat=True)
-        ) == [chosen.number]
+        assert sorted(Container.objects.filter(service=app, state=CS.STARTING).values_list("number", flat=True)) == [
+            chosen.number
+        ]
         set_state(chosen, CS.RUNNING)
     assert order == [1, 2, 3]
     assert app_services.next_redeploy_container(app.pk) is None
@@ -336,7 +336,7 @@ def test_next_redeploy_container_replaces_one_container_at_a_time(user):
 
 def test_next_redeploy_container_waits_for_any_container_in_progress(user):
     app = make_application(user, "web", state=AS.REDEPLOYING, containers=2)
-    Application.objects.filter(pk=app.pk).update(generation=2)
+    Service.objects.filter(pk=app.pk).update(generation=2)
     set_state(app.containers.get(number=2), CS.STOPPING)
     assert app_services.next_redeploy_container(app.pk) is None
     set_state(app.containers.get(number=2), CS.STOPPED)
@@ -345,7 +345,7 @@ def test_next_redeploy_container_waits_for_any_container_in_progress(user):
 
 def test_next_redeploy_container_skips_terminated_containers_and_needs_redeploying(user):
     app = make_application(user, "web", state=AS.RUNNING, containers=2)
-    Application.objects.filter(pk=app.pk).update(generation=2)
+    Service.objects.filter(pk=app.pk).update(generation=2)
     assert app_services.next_redeploy_container(app.pk) is None  # not redeploying
     set_state(app, AS.REDEPLOYING)
     set_state(app.containers.get(number=1), CS.TERMINATED)
@@ -363,13 +363,13 @@ def test_scaling_a_running_application_keeps_when_it_was_started(user):
     started, deployed = app.started_datetime, app.deployed_datetime
     assert started is not None and deployed is not None
 
-    app_services.update_application(app, {"target_num_containers": 2})
+    app_services.update_service(app, {"target_num_containers": 2})
     set_state(app.containers.get(number=2), CS.RUNNING)
     app = _settle(app)
     assert app.state == AS.RUNNING
     assert (app.started_datetime, app.deployed_datetime, app.stopped_datetime) == (started, deployed, None)
 
-    app_services.redeploy_application(app, None)
+    app_services.redeploy_service(app, None)
     for container in app.containers.all():
         Container.objects.filter(pk=container.pk).update(generation=2)
     app = _settle(app)
@@ -381,7 +381,7 @@ def test_scaling_a_running_application_to_zero_records_when_it_stopped(user):
     app = make_application(user, "web", state=AS.STARTING, containers=2, container_state=CS.RUNNING)
     app = _settle(app)
     started = app.started_datetime
-    app_services.update_application(app, {"target_num_containers": 0})
+    app_services.update_service(app, {"target_num_containers": 0})
     _set_containers(app, CS.TERMINATED, CS.TERMINATED)
     app = _settle(app)
     assert app.state == AS.STOPPED
@@ -392,11 +392,11 @@ def test_scaling_a_running_application_to_zero_records_when_it_stopped(user):
 def test_start_after_stop_records_a_new_start(user):
     app = _settle(make_application(user, "web", state=AS.STARTING, containers=1, container_state=CS.RUNNING))
     first_start = app.started_datetime
-    app_services.stop_application(app)
+    app_services.stop_service(app)
     _set_containers(app, CS.STOPPED, stopped_on_request=True)
     app = _settle(app)
     assert app.state == AS.STOPPED and app.stopped_datetime >= first_start
-    app_services.start_application(app)
+    app_services.start_service(app)
     _set_containers(app, CS.RUNNING)
     app = _settle(app)
     assert app.state == AS.RUNNING

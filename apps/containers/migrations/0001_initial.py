@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('applications', '0001_initial'),
+        ('services', '0001_initial'),
         ('nodes', '0001_initial'),
     ]
 
@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
                 ('started_datetime', models.DateTimeField(blank=True, null=True)),
                 ('stopped_datetime', models.DateTimeField(blank=True, null=True)),
                 ('destroyed_datetime', models.DateTimeField(blank=True, null=True)),
-                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='containers', to='applications.application')),
+                ('service', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='containers', to='services.service')),
                 ('node', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='containers', to='nodes.node')),
             ],
             options={
@@ -75,6 +75,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='container',
-            constraint=models.UniqueConstraint(fields=('application', 'number'), name='unique_container_number'),
+            constraint=models.UniqueConstraint(fields=('service', 'number'), name='unique_container_number'),
         ),
     ]

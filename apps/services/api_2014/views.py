@@ -8,7 +8,7 @@ from apps.containers.models import Container
 from apps.core.logs import read_logs
 from apps.core.views import CachedListMixin, OwnedResourceViewSet
 
-from . import services
+from .. import services
 from .filters import ApplicationFilter
 from .serializers import (
     ApplicationCreateSerializer,
@@ -29,14 +29,14 @@ class ApplicationViewSet(CachedListMixin, OwnedResourceViewSet):
 
     def queryset_for(self, user):
         # Through the user's related manager every row's `owner` is `user` itself, without a join.
-        queryset = user.applications.with_counts().with_port_list()
+        queryset = user.services.with_counts().with_port_list()
         if self.action == "list":
             return queryset.visible_in_lists()
         return queryset.prefetch_related(
             "envvars",
             "linked_to",
             "linked_from",
-            Prefetch("containers", queryset=Container.objects.select_related("application__owner").with_port_list()),
+            Prefetch("containers", queryset=Container.objects.select_related("service__owner").with_port_list()),
         )
 
     def _validated(self, serializer_class, **context):
@@ -46,40 +46,40 @@ class ApplicationViewSet(CachedListMixin, OwnedResourceViewSet):
 
     @extend_schema(request=ApplicationCreateSerializer, responses={202: ApplicationDetailSerializer})
     def create(self, request):
-        application = services.create_application(request.user, self._validated(ApplicationCreateSerializer))
-        return self.accepted(application)
+        service = services.create_service(request.user, self._validated(ApplicationCreateSerializer))
+        return self.accepted(service)
 
     @extend_schema(request=ApplicationUpdateSerializer, responses={202: ApplicationDetailSerializer})
     def partial_update(self, request, uuid=None):
-        application = self.get_object()
-        data = self._validated(ApplicationUpdateSerializer, application=application)
-        return self.accepted(services.update_application(application, dict(data)))
+        service = self.get_object()
+        data = self._validated(ApplicationUpdateSerializer, service=service)
+        return self.accepted(services.update_service(service, dict(data)))
 
     @extend_schema(request=None, responses={202: ApplicationDetailSerializer})
     def destroy(self, request, uuid=None):
-        return self.accepted(services.terminate_application(self.get_object()))
+        return self.accepted(services.terminate_service(self.get_object()))
 
     @extend_schema(request=None, responses={202: ApplicationDetailSerializer})
     @action(detail=True, methods=["post"])
     def start(self, request, uuid=None):
-        return self.accepted(services.start_application(self.get_object()))
+        return self.accepted(services.start_service(self.get_object()))
 
     @extend_schema(request=None, responses={202: ApplicationDetailSerializer})
     @action(detail=True, methods=["post"])
     def stop(self, request, uuid=None):
-        return self.accepted(services.stop_application(self.get_object()))
+        return self.accepted(services.stop_service(self.get_object()))
 
     @extend_schema(request=RedeploySerializer, responses={202: ApplicationDetailSerializer})
     @action(detail=True, methods=["post"])
     def redeploy(self, request, uuid=None):
         data = self._validated(RedeploySerializer)
-        return self.accepted(services.redeploy_application(self.get_object(), data.get("tag")))
+        return self.accepted(services.redeploy_service(self.get_object(), data.get("tag")))
 
     @extend_schema(responses={200: LogsSerializer})
     @action(detail=True, methods=["get"])
     def logs(self, request, uuid=None):
-        application = self.get_object()
-        containers = application.containers.exclude(docker_id="").select_related("node").order_by("number")
+        service = self.get_object()
+        containers = service.containers.exclude(docker_id="").select_related("node").order_by("number")
         chunks = []
         for container in containers:
             text = read_logs(container)

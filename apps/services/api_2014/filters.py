@@ -2,8 +2,8 @@ import django_filters
 
 from apps.core.filters import FilterSet, UuidPrefixFilter
 
-from .choices import ApplicationState
-from .models import Application
+from ..choices import ServiceState
+from ..models import Service
 
 
 class ApplicationFilter(FilterSet):
@@ -11,8 +11,8 @@ class ApplicationFilter(FilterSet):
     uuid__startswith = UuidPrefixFilter(field_name="uuid")
     name = django_filters.CharFilter()
     unique_name = django_filters.CharFilter()
-    state = django_filters.ChoiceFilter(choices=ApplicationState.choices)
+    state = django_filters.ChoiceFilter(choices=ServiceState.choices)
 
     class Meta:
-        model = Application
+        model = Service
         fields = ["uuid", "uuid__startswith", "name", "unique_name", "state"]

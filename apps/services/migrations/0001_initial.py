@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Application',
+            name='Service',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
@@ -43,59 +43,59 @@ class Migration(migrations.Migration):
                 ('started_datetime', models.DateTimeField(blank=True, null=True)),
                 ('stopped_datetime', models.DateTimeField(blank=True, null=True)),
                 ('destroyed_datetime', models.DateTimeField(blank=True, null=True)),
-                ('linked_to', models.ManyToManyField(blank=True, related_name='linked_from', to='applications.application')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='applications', to=settings.AUTH_USER_MODEL)),
+                ('linked_to', models.ManyToManyField(blank=True, related_name='linked_from', to='services.service')),
+                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='services', to=settings.AUTH_USER_MODEL)),
             ],
             options={
                 'ordering': ['id'],
             },
         ),
         migrations.CreateModel(
-            name='ApplicationEnvVar',
+            name='ServiceEnvVar',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('key', models.CharField(max_length=255)),
                 ('value', models.TextField(blank=True)),
-                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='envvars', to='applications.application')),
+                ('service', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='envvars', to='services.service')),
             ],
             options={
                 'ordering': ['id'],
             },
         ),
         migrations.CreateModel(
-            name='ApplicationPort',
+            name='ServicePort',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('inner_port', models.PositiveIntegerField()),
                 ('protocol', models.CharField(choices=[('tcp', 'Tcp'), ('udp', 'Udp')], default='tcp', max_length=3)),
-                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ports', to='applications.application')),
+                ('service', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ports', to='services.service')),
             ],
             options={
                 'ordering': ['id'],
             },
         ),
         migrations.AddIndex(
-            model_name='application',
+            model_name='service',
             index=models.Index(fields=['owner', 'name'], name='application_owner_i_599bcb_idx'),
         ),
         migrations.AddIndex(
-            model_name='application',
+            model_name='service',
             index=models.Index(fields=['owner', 'unique_name'], name='application_owner_i_f57817_idx'),
         ),
         migrations.AddIndex(
-            model_name='application',
+            model_name='service',
             index=models.Index(fields=['owner', 'state'], name='application_owner_i_031b9e_idx'),
         ),
         migrations.AddIndex(
-            model_name='application',
+            model_name='service',
             index=models.Index(fields=['state', 'modified'], name='application_state_b4838c_idx'),
         ),
         migrations.AddConstraint(
-            model_name='applicationenvvar',
-            constraint=models.UniqueConstraint(fields=('application', 'key'), name='unique_application_envvar'),
+            model_name='serviceenvvar',
+            constraint=models.UniqueConstraint(fields=('service', 'key'), name='unique_application_envvar'),
         ),
         migrations.AddConstraint(
-            model_name='applicationport',
-            constraint=models.UniqueConstraint(fields=('application', 'inner_port', 'protocol'), name='unique_application_port'),
+            model_name='serviceport',
+            constraint=models.UniqueConstraint(fields=('service', 'inner_port', 'protocol'), name='unique_application_port'),
         ),
     ]

@@ -1,9 +1,9 @@
-"""Application states, sizes and crash-recovery values, and which operation is allowed from which state."""
+"""Service states, sizes and crash-recovery values, and which operation is allowed from which state."""
 
 from django.db import models
 
 
-class ApplicationState(models.TextChoices):
+class ServiceState(models.TextChoices):
     STARTING = "Starting"
     RUNNING = "Running"
     PARTLY_RUNNING = "Partly running"
@@ -17,7 +17,7 @@ class ApplicationState(models.TextChoices):
     TERMINATED = "Terminated"
 
 
-S = ApplicationState
+S = ServiceState
 TRANSITIONAL = frozenset({S.STARTING, S.SCALING, S.REDEPLOYING, S.STOPPING, S.TERMINATING})
 
 # Operation -> states it may start from.

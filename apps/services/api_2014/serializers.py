@@ -11,8 +11,8 @@ from apps.core.images import parse_image_reference
 from apps.core.serializers import ReadSerializer
 from apps.core.uris import application_uri, container_uri
 
-from .choices import ContainerSize, Protocol, RecoveryPolicy, Role
-from .models import Application
+from ..choices import ContainerSize, Protocol, RecoveryPolicy, Role
+from ..models import Service
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})$")
 ENV_KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -194,7 +194,7 @@ class ApplicationCreateSerializer(serializers.Serializer):
             uuids.append(match["uuid"].lower())
         found = {
             str(a.uuid): a
-            for a in Application.objects.owned_by(owner)
+            for a in Service.objects.owned_by(owner)
             .filter(uuid__in=uuids)
             .exclude(state__in=["Terminating", "Terminated"])
         }
@@ -237,8 +237,8 @@ class ApplicationUpdateSerializer(serializers.Serializer):
 
     def validate_web_public_dns(self, value):
         value = _validate_hostname(value)
-        application = self.context["application"]
-        if value and not any(p.inner_port == 80 for p in application.ports.all()):
+        service = self.context["service"]
+        if value and not any(p.inner_port == 80 for p in service.ports.all()):
             raise serializers.ValidationError("Only available if the application listens on port 80.")
         return value
 

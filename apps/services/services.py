@@ -1,0 +1,284 @@
+"""Use cases on services: check the move is allowed, record the desired state, wake the controller.
+
+Everything here runs inside one transaction holding the service's row lock, so concurrent requests
+on one service apply one after the other. Nothing here talks to Docker.
+"""
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.models import ApiKey
+from apps.containers.choices import TRANSITIONAL as CONTAINER_TRANSITIONAL
+from apps.containers.choices import ContainerState
+from apps.containers.models import Container, ContainerPort
+from apps.core.dispatch import wake
+from apps.core.exceptions import UnsuitableState
+from apps.core.transitions import compare_and_set
+
+from .choices import ALLOWED_FROM, ALREADY_DONE_IN, ServiceState
+from .models import Service, ServiceEnvVar, ServicePort
+
+CONVERGE_SERVICE = "orchestrator.converge_service"
+CONVERGE_CONTAINER = "orchestrator.converge_container"
+S = ServiceState
+C = ContainerState
+
+
+def _locked(service: Service) -> Service:
+    return Service.objects.select_for_update().select_related("owner").get(pk=service.pk)
+
+
+def _check_allowed(service: Service, operation: str) -> None:
+    if service.state not in ALLOWED_FROM[operation]:
+        raise UnsuitableState(f"Cannot {operation} the service while it is {service.state}.")
+
+
+def _unique_name(owner, name: str) -> str:
+    """`name`, or `name-2`, `name-3`... The comparison ignores case: the unique name becomes a DNS name
+    and the prefix of link variables (WEB_PORT), where "Web" and "web" would be the same."""
+    taken = {
+        taken_name.lower()
+        for taken_name in Service.objects.owned_by(owner)
+        .exclude(state=S.TERMINATED)
+        .filter(unique_name__istartswith=name)
+        .values_list("unique_name", flat=True)
+    }
+    candidate, n = name, 1
+    while candidate.lower() in taken:
+        n += 1
+        candidate = f"{name}-{n}"
+    return candidate
+
+
+def _add_containers(service: Service, count: int) -> None:
+    first = service.next_container_number
+    containers = Container.objects.bulk_create(
+        Container(
+            service=service,
+            number=n,
+            unique_name=f"{service.unique_name}-{n}",
+            state=C.STARTING,
+            generation=service.generation,
+        )
+        for n in range(first, first + count)
+    )
+    ports = list(service.ports.all())
+    ContainerPort.objects.bulk_create(
+        ContainerPort(container=c, inner_port=p.inner_port, protocol=p.protocol) for c in containers for p in ports
+    )
+    service.next_container_number = first + count
+    service.save(update_fields=["next_container_number", "modified"])
+
+
+def _retire_containers(service: Service, count: int) -> None:
+    """Scale down: the newest live containers go first."""
+    newest = service.containers.live().order_by("-number")[:count]
+    Container.objects.filter(pk__in=[c.pk for c in newest]).update(state=C.TERMINATING, modified=timezone.now())
+
+
+def match_container_rows(service: Service) -> None:
+    """Add or retire container rows so the live ones equal the target. Caller holds the row lock."""
+    live = service.containers.live().count()
+    if live < service.target_num_containers:
+        _add_containers(service, service.target_num_containers - live)
+    elif live > service.target_num_containers:
+        _retire_containers(service, live - service.target_num_containers)
+
+
+def _set_state(service: Service, state: str) -> None:
+    service.state = state
+    service.save(update_fields=["state", "modified"])
+
+
+@transaction.atomic
+def create_service(owner, data: dict) -> Service:
+    """Record a new service and its containers (all `Starting`); the controller creates them in Docker."""
+    get_user_model().objects.select_for_update().filter(pk=owner.pk).first()  # serialise unique_name per user
+    reference = data["image"]
+    service = Service.objects.create(
+        owner=owner,
+        name=data["name"],
+        unique_name=_unique_name(owner, data["name"]),
+        image_repository=reference.repository,
+        image_tag_name=reference.tag,
+        container_size=data["container_size"],
+        run_command=data["run_command"],
+        entrypoint=data["entrypoint"],
+        autorestart=data["autorestart"],
+        autoreplace=data["autoreplace"],
+        autodestroy=data["autodestroy"],
+        roles=data["roles"],
+        web_public_dns=data["web_public_dns"],
+        target_num_containers=data["target_num_containers"],
+        state=S.STARTING if data["target_num_containers"] else S.STOPPED,
+    )
+    ports = data.get("container_ports")
+    if ports is not None:
+        ServicePort.objects.bulk_create(ServicePort(service=service, **p) for p in ports)
+    ServiceEnvVar.objects.bulk_create(ServiceEnvVar(service=service, **e) for e in data["container_envvars"])
+    service.linked_to.set(data["linked_to_application"])
+    _add_containers(service, service.target_num_containers)
+    wake(CONVERGE_SERVICE, service.uuid)
+    return service
+
+
+@transaction.atomic
+def update_service(service: Service, data: dict) -> Service:
+    """PATCH: flags and domain are plain updates; a new target scales (state `Scaling`)."""
+    service = _locked(service)
+    if service.state in (S.TERMINATING, S.TERMINATED):
+        raise UnsuitableState(f"Cannot update the service while it is {service.state}.")
+    target = data.pop("target_num_containers", None)
+    for field, value in data.items():
+        setattr(service, field, value)
+    if target is not None and target != service.target_num_containers:
+        _check_allowed(service, "scale")
+        service.target_num_containers = target
+        service.state = S.SCALING
+        match_container_rows(service)
+        wake(CONVERGE_SERVICE, service.uuid)
+    service.save()
+    return service
+
+
+@transaction.atomic
+def start_service(service: Service) -> Service:
+    service = _locked(service)
+    if service.state in ALREADY_DONE_IN["start"]:
+        return service
+    _check_allowed(service, "start")
+    service.containers.filter(state__in=[C.STOPPED, C.START_FAILED]).update(state=C.STARTING, modified=timezone.now())
+    match_container_rows(service)
+    _set_state(service, S.STARTING)
+    wake(CONVERGE_SERVICE, service.uuid)
+    return service
+
+
+@transaction.atomic
+def stop_service(service: Service) -> Service:
+    service = _locked(service)
+    if service.state in ALREADY_DONE_IN["stop"]:
+        return service
+    _check_allowed(service, "stop")
+    service.containers.filter(state__in=[C.RUNNING, C.STARTING]).update(state=C.STOPPING, modified=timezone.now())
+    _set_state(service, S.STOPPING)
+    wake(CONVERGE_SERVICE, service.uuid)
+    return service
+
+
+@transaction.atomic
+def terminate_service(service: Service) -> Service:
+    service = _locked(service)
+    _check_allowed(service, "terminate")
+    service.containers.exclude(state=C.TERMINATED).update(state=C.TERMINATING, modified=timezone.now())
+    _set_state(service, S.TERMINATING)
+    wake(CONVERGE_SERVICE, service.uuid)
+    return service
+
+
+@transaction.atomic
+def redeploy_service(service: Service, tag: str | None) -> Service:
+    """Replace every container, one at a time, by a new one from the (re)pulled image; names are kept."""
+    service = _locked(service)
+    _check_allowed(service, "redeploy")
+    if tag:
+        service.image_tag_name = tag
+    service.generation += 1
+    service.state = S.REDEPLOYING
+    service.save(update_fields=["image_tag_name", "generation", "state", "modified"])
+    wake(CONVERGE_SERVICE, service.uuid)
+    return service
+
+
+def derive_state(service: Service, containers: list[Container]) -> str:
+    """The settled state of a service, read off its containers (design.md, "States")."""
+    live = [c for c in containers if c.state not in (C.TERMINATING, C.TERMINATED)]
+    running = sum(1 for c in live if c.state == C.RUNNING)
+    if not live:
+        return S.STOPPED
+    if running == len(live):
+        return S.RUNNING
+    if running:
+        return S.PARTLY_RUNNING
+    if all(c.state == C.START_FAILED for c in live):
+        return S.START_FAILED
+    # A stop nobody asked for is an error unless it exited 0; one that vanished (exit code None) is one too,
+    # as crash recovery counts it (recovery_action).
+    if any(c.state == C.START_FAILED or (c.exit_code != 0 and not c.stopped_on_request) for c in live):
+        return S.STOPPED_WITH_ERRORS
+    return S.STOPPED
+
+
+def next_redeploy_container(service_pk: int) -> Container | None:
+    """While redeploying: when no container is in progress, mark the next old-generation one for replacement."""
+    # Called after every container step: most services are not redeploying, and need no row lock to
+    # say so (a redeploy that starts meanwhile converges its service, which calls this again).
+    if not Service.objects.filter(pk=service_pk, state=S.REDEPLOYING).exists():
+        return None
+    return _next_redeploy_container(service_pk)
+
+
+@transaction.atomic
+def _next_redeploy_container(service_pk: int) -> Container | None:
+    service = Service.objects.select_for_update().get(pk=service_pk)
+    if service.state != S.REDEPLOYING:
+        return None
+    containers = list(service.containers.live().order_by("number"))
+    if any(c.state in CONTAINER_TRANSITIONAL for c in containers):
+        return None
+    for container in containers:
+        if container.generation < service.generation:
+            if compare_and_set(
+                Container.objects, container.pk, [container.state], C.STARTING, generation=service.generation
+            ):
+                return container
+    return None
+
+
+def settle_service(service_pk: int) -> Service | None:
+    """Leave the in-progress state once no container has work left; otherwise change nothing."""
+    # Every container step ends here; while its siblings still have work (most of a scale-up) there is
+    # nothing to settle, and no need to queue for the service's row lock to find that out. The step
+    # that finishes last has committed its own state before asking, so it sees no work left and settles.
+    if Container.objects.filter(service_id=service_pk, state__in=CONTAINER_TRANSITIONAL).exists():
+        return None
+    return _settle_service(service_pk)
+
+
+@transaction.atomic
+def _settle_service(service_pk: int) -> Service | None:
+    service = Service.objects.select_for_update().filter(pk=service_pk).first()
+    if service is None or service.state == S.TERMINATED:
+        return service
+    containers = list(service.containers.all())
+    if any(c.state in CONTAINER_TRANSITIONAL for c in containers):
+        return service
+    if service.state == S.REDEPLOYING and any(
+        c.generation < service.generation for c in containers if c.state != C.TERMINATED
+    ):
+        return service
+    now = timezone.now()
+    if service.state == S.TERMINATING:
+        service.state = S.TERMINATED
+        service.destroyed_datetime = now
+        service.save(update_fields=["state", "destroyed_datetime", "modified"])
+        for key in ApiKey.objects.active().filter(application_uuid=service.uuid):
+            key.revoke()
+        return service
+    new_state = derive_state(service, containers)
+    if new_state == service.state:
+        return service
+    # Read off the recorded times, not the current state: after Scaling or Redeploying the state no longer
+    # says whether the service was running before (a scale must not reset `started_datetime`).
+    started, stopped = service.started_datetime, service.stopped_datetime
+    was_running = started is not None and (stopped is None or stopped < started)
+    if new_state in (S.RUNNING, S.PARTLY_RUNNING):
+        if not was_running:
+            service.started_datetime = now
+        service.deployed_datetime = service.deployed_datetime or now
+    elif new_state in (S.STOPPED, S.STOPPED_WITH_ERRORS) and was_running or service.state == S.STOPPING:
+        service.stopped_datetime = now
+    service.state = new_state
+    service.save()
+    return service
