@@ -14,7 +14,8 @@ INVALID = "Invalid credentials."
 
 def _split_credentials(value: str) -> tuple[str, str]:
     username, sep, secret = value.partition(":")
-    if not sep or not username or not secret:
+    # No username holds a NUL, and Postgres refuses one in a query (a 500 otherwise).
+    if not sep or not username or not secret or "\x00" in username:
         raise exceptions.AuthenticationFailed("Malformed credentials: expected username:key.")
     return username, secret
 

@@ -87,6 +87,8 @@ def test_missing_credentials_is_401_json():
         "ApiKey :somekey",
         "Basic not-base64!!",
         basic("alice", "wrong-key"),
+        "ApiKey al\x00ice:somekey",
+        basic("al\x00ice", "secret-password"),
         "Bearer something",
     ],
 )
