@@ -3,12 +3,16 @@ broker in a data directory of its own) against the test Docker engine. It must p
 clients read, and the key in it must start, list and terminate real containers.
 
 The rest of the suite runs on Postgres; this is what proves the SQLite side of the queries (e.g. the ports a
-list reads in its page query)."""
+list reads in its page query). It also proves that the run keeps itself up: a process that dies is started
+again, and SIGTERM stops every process it started."""
 
 import os
 import re
 import signal
 import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import docker
 import pytest
@@ -25,6 +29,24 @@ pytestmark = pytest.mark.e2e
 # Not the suite's own instance: the e2e worker must not take these containers for its own.
 INSTANCE = f"{settings.TUTUM_INSTANCE}-run"
 EXPORT_LINE = re.compile(r"^export TUTUM_BASE_URL=(\S+) TUTUM_USER=(\S+) TUTUM_APIKEY=(\S+)$", re.MULTILINE)
+# The final (2015) clients read the host alone.
+EXPORT_LINE_2015 = re.compile(r"^export TUTUM_REST_HOST=(\S+) TUTUM_USER=(\S+) TUTUM_APIKEY=(\S+)$", re.MULTILINE)
+WORKER_RESTARTED = re.compile(r"^\[run\] worker exited with status \d+.*; restarting in \d+ s$", re.MULTILINE)
+
+
+@dataclass
+class Run:
+    """A running `scripts/run`: its API, a session with the key it printed, and the process (a session and
+    process group of its own)."""
+
+    base_url: str
+    api: requests.Session
+    client: docker.DockerClient
+    process: subprocess.Popen
+    output: Path
+
+    def text(self) -> str:
+        return self.output.read_text(errors="replace")
 
 
 def _our_containers(client) -> list[dict]:
@@ -54,20 +76,56 @@ def run_command(tmp_path):
         session = requests.Session()
         session.headers["Authorization"] = f"ApiKey {user}:{key}"
         wait_for(lambda: _answers(session, base_url), timeout=30, message="the API to answer")
-        yield base_url, session, client
+        yield Run(base_url, session, client, process, output)
     finally:
-        os.killpg(process.pid, signal.SIGINT)
+        _signal_group(process.pid, signal.SIGINT)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+            pass
+        _signal_group(process.pid, signal.SIGKILL)  # whatever outlived it
+        process.wait()
         for container in _our_containers(client):
             try:
                 client.api.remove_container(container["Id"], force=True)
             except docker.errors.NotFound:
                 pass  # removed by the server meanwhile
         print(output.read_text())
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass  # nobody left in the group
+
+
+def _processes_of_session(sid: int) -> dict[int, list[str]]:
+    """The command lines of the live processes in session `sid` (start_new_session made the run's pid its
+    session and process group id), by pid."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue  # gone meanwhile
+        # The fields after the parenthesised command name: state, ppid, pgrp, session, ...
+        state, _ppid, _pgrp, session = stat.rpartition(")")[2].split()[:4]
+        if int(session) == sid and state != "Z":
+            found[int(entry)] = [arg.decode(errors="replace") for arg in cmdline.split(b"\0") if arg]
+    return found
+
+
+def _worker_pids(run: Run) -> list[int]:
+    """The Celery worker among the run's processes: `python .venv/bin/celery -A tutumserver worker ...`."""
+    return [
+        pid
+        for pid, argv in _processes_of_session(run.process.pid).items()
+        if pid != run.process.pid and any(Path(arg).name == "celery" for arg in argv[:2]) and "worker" in argv
+    ]
 
 
 def _answers(session, base_url) -> bool:
@@ -78,7 +136,7 @@ def _answers(session, base_url) -> bool:
 
 
 def test_the_run_command_serves_the_official_clients_on_sqlite(run_command):
-    base_url, api, client = run_command
+    base_url, api, client = run_command.base_url, run_command.api, run_command.client
     created = api.post(
         f"{base_url}application/",
         json={
@@ -119,3 +177,43 @@ def test_the_run_command_serves_the_official_clients_on_sqlite(run_command):
     assert [(a["uuid"], a["state"], a["current_num_containers"]) for a in listed] == [(uuid, "Terminated", 0)]
     containers = api.get(f"{base_url}container/", params={"application__uuid": uuid}, timeout=5).json()["objects"]
     assert [c["state"] for c in containers] == ["Terminated", "Terminated"]
+
+
+def test_the_run_command_restarts_a_dead_worker_and_stops_everything_on_sigterm(run_command):
+    run, base_url, api = run_command, run_command.base_url, run_command.api
+    _, user, key = EXPORT_LINE.search(run.text()).groups()
+    assert EXPORT_LINE_2015.search(run.text()).groups() == (base_url.removesuffix("/api/v1/"), user, key)
+
+    [worker] = wait_for(lambda: _worker_pids(run), timeout=30, message="the run's Celery worker")
+    os.kill(worker, signal.SIGKILL)
+    wait_for(lambda: WORKER_RESTARTED.search(run.text()), timeout=15, message="the line saying the worker restarts")
+    [restarted] = wait_for(lambda: _worker_pids(run), timeout=30, message="a new Celery worker")
+    assert restarted != worker
+
+    # The restarted worker does the work: the application reaches Running with both containers.
+    created = api.post(
+        f"{base_url}application/",
+        json={"image": "local/busybox", "run_command": "sleep 3600", "name": "after", "target_num_containers": 2},
+        timeout=10,
+    )
+    assert created.status_code == 202, created.text
+    uri = f"{base_url}application/{created.json()['uuid']}/"
+
+    def running():
+        body = api.get(uri, timeout=5).json()
+        return body if body["state"] == "Running" and body["running_num_containers"] == 2 else None
+
+    wait_for(running, timeout=90, message="the application Running with 2 containers")
+    assert len([c for c in _our_containers(run.client) if c["State"] == "running"]) == 2
+
+    # SIGTERM to the run alone (not its group): it stops what it started, promptly, and leaves nothing behind.
+    children = set(_processes_of_session(run.process.pid)) - {run.process.pid}
+    assert len(children) >= 4, _processes_of_session(run.process.pid)
+    started = time.monotonic()
+    run.process.send_signal(signal.SIGTERM)
+    run.process.wait(timeout=30)
+    assert time.monotonic() - started < 20
+    deadline = time.monotonic() + 5  # a process killed at the end may take a moment to be gone
+    while _processes_of_session(run.process.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_of_session(run.process.pid) == {}
