@@ -1,8 +1,8 @@
-"""Factories and the spec's shapes for the application and container API tests.
+"""Factories and the documented shapes for the application and container API tests.
 
-The key sets below are copied from the example responses of spec/tutum-api-v1.rst ("List all
-applications", "Get application details", "Create and launch a new application", "List all containers",
-"Get container details"); `image_name` is the one extra key design.md allows.
+The key sets below are copied from the example responses of Tutum's HTTP API documentation of April 2014
+("List all applications", "Get application details", "Create and launch a new application", "List all
+containers", "Get container details"); `image_name` is the one extra key (the mid-2014 CLI prints it).
 """
 
 import inspect

@@ -474,7 +474,7 @@ def test_patch_target_in_an_unsuitable_state_is_400_naming_the_state(api, runnin
 
 
 def test_patch_target_while_scaling_moves_the_goal(api, user, django_capture_on_commit_callbacks):
-    """A recorded departure from design.md (commit a631ad2): the last accepted target holds."""
+    """A recorded decision (docs/decisions.md, "States"; commit a631ad2): the last accepted target holds."""
     app = make_application(user, "web", state=AS.RUNNING, containers=2)
     assert api.patch(app_uri(app), {"target_num_containers": 4}, format="json").json()["state"] == "Scaling"
     with django_capture_on_commit_callbacks(execute=False) as callbacks:

@@ -1,6 +1,7 @@
-"""Authentication as the final 2015 clients do it (spec tutum-2015 §0.1): Basic user:apikey, Basic user:password
-on every request (`tutum login` stores it), `ApiKey user:key` and the TUTUM_AUTH of a role `global` container;
-`GET /api/v1/auth/` (the CLI's check before every command) answers 2xx to each. A verified password is
+"""Authentication as the final 2015 clients do it (Tutum's API documentation of December 2015 and the clients'
+code): Basic user:apikey, Basic user:password on every request (`tutum login` stores it), `ApiKey user:key`
+and the TUTUM_AUTH of a role `global` container; `GET /api/v1/auth/` (the CLI's check before every command)
+answers 2xx to each. A verified password is
 remembered for a short time, so the CLI does not pay a PBKDF2 check on every request."""
 
 from unittest import mock

@@ -1,4 +1,4 @@
-"""A second Docker engine on this machine, playing another host (machine-notes.md, "Several Docker hosts").
+"""A second Docker engine on this machine, playing another host.
 
 It has its own bridge, data and exec roots and never touches iptables, so stopping or restarting it
 leaves the main engine and everyone using it alone.

@@ -9,7 +9,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def _expected_link_variables(container):
-    """What design.md says a container is described by, computed from what the API shows of it."""
+    """The link variables that describe a container to those linked to it (`<NAME>_PORT`, and per port
+    `_ADDR`, `_PORT`, `_PROTO`), computed from what the API shows of it."""
     (port,) = container["container_ports"]
     outer = port["outer_port"]
     assert outer is not None

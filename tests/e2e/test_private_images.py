@@ -1,9 +1,9 @@
 """Private images end to end: the registry of scripts/services.sh, a real worker, and two Docker engines.
 
-The second engine is a separate dockerd (machine-notes.md, "Several Docker hosts on one machine")
-registered as a second Node: it has never held any image, so a container there proves the pull with the
-stored credentials. To place containers deterministically the worker is stopped while the rows are
-assigned to nodes (the scheduler itself is not what is tested here).
+The second engine is a separate dockerd (tests/e2e/engines.py) registered as a second Node: it has never
+held any image, so a container there proves the pull with the stored credentials. To place containers
+deterministically the worker is stopped while the rows are assigned to nodes (the scheduler itself is not
+what is tested here).
 """
 
 import os

@@ -28,10 +28,10 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-# ---------------------------------------------------------------- the tables are design.md's
+# ---------------------------------------------------------------- the state strings and transition tables
 
 
-def test_application_states_are_the_exact_strings_of_design_md():
+def test_application_states_are_the_exact_strings_of_the_api():
     assert [s.value for s in AS] == [
         "Starting",
         "Running",
@@ -48,12 +48,12 @@ def test_application_states_are_the_exact_strings_of_design_md():
     assert app_choices.TRANSITIONAL == {AS.STARTING, AS.SCALING, AS.REDEPLOYING, AS.STOPPING, AS.TERMINATING}
 
 
-def test_application_transition_table_is_design_md():
+def test_application_transition_table():
     settled_with_work = {AS.RUNNING, AS.PARTLY_RUNNING, AS.STOPPED, AS.STOPPED_WITH_ERRORS}
     assert app_choices.ALLOWED_FROM == {
         "start": {AS.STOPPED, AS.STOPPED_WITH_ERRORS, AS.START_FAILED, AS.PARTLY_RUNNING},
         "stop": {AS.RUNNING, AS.PARTLY_RUNNING},
-        # One recorded departure from design.md (commit a631ad2): scaling while Scaling moves the goal.
+        # A recorded decision (docs/decisions.md, "States"; commit a631ad2): scaling while Scaling moves the goal.
         "scale": settled_with_work | {AS.SCALING},
         "redeploy": settled_with_work,
         "terminate": set(AS) - {AS.TERMINATING, AS.TERMINATED},
@@ -61,7 +61,7 @@ def test_application_transition_table_is_design_md():
     assert app_choices.ALREADY_DONE_IN == {"start": {AS.STARTING, AS.RUNNING}, "stop": {AS.STOPPING, AS.STOPPED}}
 
 
-def test_container_transition_table_is_design_md():
+def test_container_transition_table():
     assert [s.value for s in CS] == [
         "Starting",
         "Running",
