@@ -96,23 +96,24 @@ def test_sdk_sends_tutum_auth_verbatim(final_cli, user):  # noqa: F811
     assert result == {"header": {"Authorization": f"ApiKey alice:{key}"}, "containers": []}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GET /api/v1/auth/ takes only Basic user:password today; the final CLI checks Basic user:apikey"
-    " before every command (spec 2015 §0.1, §4 P0.1). Remove this mark when it does.",
-)
-def test_cli_auth_check_accepts_the_api_key(final_cli):  # noqa: F811
-    # `node list` is one GET /api/v1/auth/ then GET /api/v1/node/: whatever the node list lacks, a refused
-    # key shows as the CLI's login prompt (and, with no terminal to answer it, a traceback: exit 1).
-    result = final_cli("node", "list")
-    assert "Not Authorized, Please login:" not in result.stderr, result.describe()
-    assert result.returncode != 1, result.describe()
+NODE_HEADERS = ["UUID", "FQDN", "LASTSEEN", "STATUS", "CLUSTER", "DOCKER_VER"]
 
 
-def test_cli_auth_check_with_a_stored_login(final_cli):  # noqa: F811
-    """After `tutum login`, with no TUTUM_USER/TUTUM_APIKEY, the CLI sends the stored Basic user:password."""
+def test_cli_auth_check_accepts_the_api_key_and_refuses_a_wrong_one(final_cli):  # noqa: F811
+    # `node list` is GET /api/v1/auth/, then GET /api/v1/node/ (no nodes here: no worker registered one).
+    assert final_cli.ok("node", "list").split() == NODE_HEADERS
+
+    # A refused key is a 401 at the auth check: the CLI asks for a login, reads EOF (no terminal) and dies
+    # with a traceback (exit 1). A 403 or any other status would be an API error instead.
+    wrong = final_cli.with_env(final_cli.env | {"TUTUM_APIKEY": "0" * 40})("node", "list")
+    assert wrong.returncode == 1, wrong.describe()
+    assert wrong.stderr.startswith("Not Authorized, Please login:\n"), wrong.describe()
+    assert wrong.stderr.rstrip().endswith("EOFError: EOF when reading a line"), wrong.describe()
+
+
+def test_cli_works_with_a_stored_login(final_cli):  # noqa: F811
+    """After `tutum login`, with no TUTUM_USER/TUTUM_APIKEY, the CLI sends the stored Basic user:password on
+    every request, the auth check included."""
     assert final_cli.ok("login", "-u", "alice", "-p", final_cli.password) == "Login succeeded!\n"
     env = {k: v for k, v in final_cli.env.items() if k not in ("TUTUM_USER", "TUTUM_APIKEY")}
-    result = final_cli.with_env(env)("node", "list")
-    assert "Please login" not in result.stderr, result.describe()
-    assert result.returncode in (0, 3), result.describe()  # past the auth check; 3 while the node list is 2014's
+    assert final_cli.with_env(env).ok("node", "list").split() == NODE_HEADERS
