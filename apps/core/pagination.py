@@ -8,9 +8,11 @@ from rest_framework.response import Response
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
+# Far beyond any list, and with a page's length added still within the databases' 64-bit OFFSET and LIMIT.
+MAX_OFFSET = 2**62
 
 
-def _non_negative_int(request, name: str, default: int) -> int:
+def _non_negative_int(request, name: str, default: int, maximum: int | None = None) -> int:
     raw = request.query_params.get(name)
     if raw in (None, ""):
         return default
@@ -20,6 +22,8 @@ def _non_negative_int(request, name: str, default: int) -> int:
         raise ValidationError({name: [f"must be a non-negative integer, got {raw!r}"]}) from None
     if value < 0:
         raise ValidationError({name: [f"must be a non-negative integer, got {raw!r}"]})
+    if maximum is not None and value > maximum:
+        raise ValidationError({name: [f"must be at most {maximum}, got {raw!r}"]})
     return value
 
 
@@ -30,7 +34,7 @@ class MetaObjectsPagination(BasePagination):
         self.request = request
         limit = _non_negative_int(request, "limit", DEFAULT_LIMIT)
         self.limit = MAX_LIMIT if limit == 0 else min(limit, MAX_LIMIT)
-        self.offset = _non_negative_int(request, "offset", 0)
+        self.offset = _non_negative_int(request, "offset", 0, MAX_OFFSET)
         page = list(queryset[self.offset : self.offset + self.limit])
         # A page that is not full (or an empty first page) ends the list, so its total needs no COUNT query:
         # most accounts' lists fit in one page.

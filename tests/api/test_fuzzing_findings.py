@@ -1,0 +1,22 @@
+"""Server bugs the schema conformance run (tests/e2e/test_schema_conformance.py) found, each pinned here by a
+plain API test so that it stays fixed whatever the fuzzer happens to generate."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("path", ["/api/v1/application/", "/api/v1/container/", "/api/v1/node/", "/api/v1/image/"])
+def test_an_offset_beyond_any_database_integer_is_a_400_naming_it(api, user, path):
+    response = api.get(f"{path}?offset=5254082496104687992832")
+
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert list(body["fields"]) == ["offset"], body
+
+
+def test_the_largest_offset_allowed_is_an_empty_page(api, user):
+    response = api.get(f"/api/v1/node/?offset={2**62}")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["objects"] == []
