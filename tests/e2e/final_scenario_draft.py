@@ -11,10 +11,11 @@ When it passes, rename it to test_final_scenario.py. Each step is judged three w
 (its exit code, stdout, stderr), the server's state (the 2015 API, read in-process with the `api` fixture)
 and Docker's (the containers labelled with the service's uuid).
 
-Expectations that go beyond the spec's letter and are this draft's reading of it (the server team decides):
+Expectations that go beyond Tutum's December 2015 API documentation and are this draft's reading of it (the
+server team decides):
 - Docker names follow the 2014 scheme (`<instance>-<container name>-<user>`); containers are `web-1`..`web-N`.
 - `calculated_envvars` lists the image's ENV (local/httpd: SERVER=busybox-httpd) with origin "image".
-- Action names are "Service Start", "Service Scale", ... (the spec's example "Service Scale").
+- Action names are "Service Start", "Service Scale", ... (the documentation's example "Service Scale").
 """
 
 import json
