@@ -19,16 +19,16 @@ from django.utils import timezone
 from apps.accounts.models import ApiKey
 from apps.containers import services as container_services
 from apps.containers.choices import TRANSITIONAL, ContainerState, recovery_action
-from apps.containers.links import container_link_variables
+from apps.containers.links import alias_link_variables, container_link_variables
 from apps.containers.models import Container, ContainerEnvVar, ContainerPort
 from apps.core.transitions import compare_and_set
 from apps.nodes.models import Node, NodeState
 from apps.services import services as application_services
-from apps.services.choices import Role, ServiceState
-from apps.services.models import Service, ServicePort
+from apps.services.choices import NetworkMode, PidMode, Role, ServiceState
+from apps.services.models import Service, ServiceLink, ServicePort
 
 from .driver import ContainerSpec, DriverError, NameConflict, NodeUnreachable, PortSpec, driver_for
-from .driver.base import LABEL_CONTAINER, LABEL_GENERATION, LABEL_INSTANCE, LABEL_SERVICE, ContainerInfo
+from .driver.base import LABEL_CONTAINER, LABEL_GENERATION, LABEL_INSTANCE, LABEL_SERVICE, ContainerInfo, Mount
 from .images import application_auth, ensure_image
 from .scheduler import pick_node, pick_nodes
 
@@ -200,11 +200,16 @@ def ensure_running(container: Container) -> bool:
     driver = driver_for(node)
     try:
         info = _find_existing(container, driver)
+        reused: tuple[Mount, ...] = ()
         if info is not None and info.labels.get(LABEL_GENERATION) != str(container.generation):
-            driver.remove(info.id)  # redeploy: the old generation goes before the new one takes its name
+            # Redeploy: the old generation goes before the new one takes its name; its volumes stay for
+            # the new one when the redeploy reuses them.
+            if container.service.reuse_volumes:
+                reused = info.volumes
+            driver.remove(info.id, volumes=not reused)
             info = None
         if info is None:
-            info = _create(container, node, driver)
+            info = _create(container, node, driver, reused)
         if not info.running:
             driver.start(info.id)
             info = driver.inspect(info.id) or info
@@ -238,6 +243,7 @@ def _record_start(container: Container, info: ContainerInfo) -> bool:
             [C.STARTING],
             C.RUNNING,
             docker_id=info.id,
+            private_ip=info.ip_address,
             started_datetime=now,
             stopped_on_request=False,
             deployed_datetime=container.deployed_datetime or now,
@@ -260,12 +266,12 @@ def _record_start(container: Container, info: ContainerInfo) -> bool:
     )
 
 
-def _create(container: Container, node: Node, driver) -> ContainerInfo:
+def _create(container: Container, node: Node, driver, reused_volumes: tuple[Mount, ...] = ()) -> ContainerInfo:
     if not container.service.image_defaults_applied:
         # The sweep can reach a container before its service's converge took the image's defaults.
         apply_image_defaults(container.service)
         container = _load(str(container.uuid))
-    spec, recorded_env = build_spec(container, node)
+    spec, recorded_env = build_spec(container, node, reused_volumes)
     service = container.service
     try:
         ensure_image(driver, service.image_repository, service.image_tag_name, spec.auth)
@@ -338,40 +344,114 @@ def _record_ports(container: Container, info: ContainerInfo) -> None:
 
 
 def _neighbour_link_variables(container: Container) -> dict[str, str]:
-    """Link variables of running siblings and of every container of each linked service."""
+    """Link variables of running siblings and of every container of each linked service.
+
+    A 2014 link (no alias) names them after each container (`DB_1_PORT_…`); a 2015 link with an
+    alias adds the Docker-style names under it: `<ALIAS>_PORT_…` for the first container, `<ALIAS>_<n>_…`
+    for each, `<ALIAS>[_<n>]_ENV_<VAR>` and `<ALIAS>_TUTUM_API_URL`, pointing at the private address.
+    """
     service = container.service
+    links = list(ServiceLink.objects.filter(from_service=service).select_related("to_service__owner"))
     neighbours = (
         Container.objects.filter(state=C.RUNNING)
-        .filter(service__in=[service.pk, *service.linked_to.values_list("pk", flat=True)])
+        .filter(service__in=[service.pk, *(link.to_service_id for link in links)])
         .exclude(pk=container.pk)
         .select_related("service__owner")
-        .prefetch_related("ports")
+        .prefetch_related("ports", "service__envvars")
         .order_by("service_id", "number")
     )
+    by_service: dict[int, list[Container]] = {}
     variables: dict[str, str] = {}
     for neighbour in neighbours:
         variables.update(container_link_variables(neighbour))
+        by_service.setdefault(neighbour.service_id, []).append(neighbour)
+    for link in links:
+        if link.name:
+            variables.update(alias_link_variables(link.name, link.to_service, by_service.get(link.to_service_id, [])))
     return variables
 
 
-def build_spec(container: Container, node: Node) -> tuple[ContainerSpec, dict[str, str]]:
+def _volume_name(service: Service, name: str) -> str:
+    """Named volumes are the owner's own: two users' `data` are two Docker volumes."""
+    volume = f"{service.owner.username}-{name}"
+    return volume if settings.TUTUM_INSTANCE == "default" else f"{settings.TUTUM_INSTANCE}-{volume}"
+
+
+def _mounts(service: Service, reused: tuple[Mount, ...]) -> tuple[tuple[Mount, ...], tuple[str, ...]]:
+    """Docker mounts and volumes_from of the service's bindings; `reused`: the volumes of the container
+    being replaced, which take the place of the anonymous volumes at the same paths."""
+    mounts: dict[str, Mount] = {}
+    volumes_from: list[str] = []
+    for binding in service.bindings.all():
+        if binding.volumes_from_id:
+            source = (
+                Container.objects.filter(service_id=binding.volumes_from_id)
+                .exclude(docker_id="")
+                .exclude(state__in=[C.TERMINATING, C.TERMINATED])
+                .order_by("number")
+                .first()
+            )
+            if source is None:
+                raise DriverError(f"volumes_from: {binding.volumes_from.unique_name} has no container yet.")
+            volumes_from.append(source.docker_id)
+            continue
+        host = binding.host_path
+        if host and not host.startswith("/"):
+            host = _volume_name(service, host)
+        mounts[binding.container_path] = Mount(binding.container_path, host, read_only=not binding.rewritable)
+    for volume in reused:
+        current = mounts.get(volume.target)
+        if current is None or not current.source:
+            mounts[volume.target] = Mount(volume.target, volume.source, read_only=volume.read_only)
+    return tuple(mounts.values()), tuple(volumes_from)
+
+
+def tutum_variables(container: Container, node: Node) -> dict[str, str]:
+    """What every container is told about itself (the 2014 and the 2015 variables), so the SDK inside it
+    talks to this server."""
+    service = container.service
+    api = settings.TUTUM_API_URL
+    container_uri, service_uri, node_uri = (
+        f"/api/v1/container/{container.uuid}/",
+        f"/api/v1/service/{service.uuid}/",
+        f"/api/v1/node/{node.uuid}/",
+    )
+    return {
+        "TUTUM_CONTAINER_API_URL": container.api_url,
+        "TUTUM_APPLICATION_API_URL": service.api_url,
+        "TUTUM_CONTAINER_API_URI": container_uri,
+        "TUTUM_SERVICE_API_URI": service_uri,
+        "TUTUM_SERVICE_API_URL": f"{api}{service_uri}",
+        "TUTUM_NODE_API_URI": node_uri,
+        "TUTUM_NODE_API_URL": f"{api}{node_uri}",
+        "TUTUM_CONTAINER_HOSTNAME": container.unique_name,
+        "TUTUM_CONTAINER_FQDN": container.public_dns,
+        "TUTUM_SERVICE_HOSTNAME": service.unique_name,
+        "TUTUM_SERVICE_FQDN": service.public_dns,
+        "TUTUM_NODE_HOSTNAME": node.name,
+        "TUTUM_NODE_FQDN": node.publish_address,
+        "TUTUM_REST_HOST": api,
+        "TUTUM_STREAM_HOST": settings.TUTUM_STREAM_HOST,
+    }
+
+
+def build_spec(
+    container: Container, node: Node, reused_volumes: tuple[Mount, ...] = ()
+) -> tuple[ContainerSpec, dict[str, str]]:
     """The Docker container to create, and the variables to show on the container (no secrets)."""
     service = container.service
     own = dict(service.envvars.values_list("key", "value"))
     recorded = {**own, **_neighbour_link_variables(container)}
-    env = {
-        **recorded,
-        "TUTUM_CONTAINER_API_URL": container.api_url,
-        "TUTUM_APPLICATION_API_URL": service.api_url,
-    }
+    env = {**recorded, **tutum_variables(container, node)}
     if Role.GLOBAL in service.roles:
         _, key = ApiKey.issue(service.owner, name=f"role global: {service.unique_name}", application_uuid=service.uuid)
         env["TUTUM_AUTH"] = f"ApiKey {service.owner.username}:{key}"
-    memory_mb, cpu_shares = settings.TUTUM_CONTAINER_SIZES[service.container_size]
+    mounts, volumes_from = _mounts(service, reused_volumes)
     spec = ContainerSpec(
         name=docker_name(container),
         image=service.image_name,
         labels={
+            **{str(k): str(v) for k, v in (service.labels or {}).items()},
             **instance_labels(),
             LABEL_CONTAINER: str(container.uuid),
             LABEL_SERVICE: str(service.uuid),
@@ -380,11 +460,34 @@ def build_spec(container: Container, node: Node) -> tuple[ContainerSpec, dict[st
         env=env,
         command=shlex.split(service.run_command) or None,
         entrypoint=shlex.split(service.entrypoint) or None,
-        ports=tuple(PortSpec(p.inner_port, p.protocol) for p in service.ports.all()),
+        ports=tuple(PortSpec(p.inner_port, p.protocol, p.published, p.outer_port) for p in service.ports.all()),
         publish_address=node.publish_address,
-        memory_mb=memory_mb,
-        cpu_shares=cpu_shares,
+        memory_mb=service.memory,
+        memory_swap_mb=service.memory_swap,
+        cpu_shares=service.cpu_shares,
+        cpuset=service.cpuset,
         auth=application_auth(service),
+        mounts=mounts,
+        volumes_from=volumes_from,
+        hostname=service.hostname,
+        domainname=service.domainname,
+        user=service.user,
+        working_dir=service.working_dir,
+        mac_address=service.mac_address,
+        cgroup_parent=service.cgroup_parent,
+        tty=service.tty,
+        stdin_open=service.stdin_open,
+        privileged=service.privileged,
+        read_only=service.read_only,
+        network_mode="host" if service.net == NetworkMode.HOST else "",
+        pid_mode="host" if service.pid == PidMode.HOST else "",
+        dns=tuple(service.dns),
+        dns_search=tuple(service.dns_search),
+        cap_add=tuple(service.cap_add),
+        cap_drop=tuple(service.cap_drop),
+        devices=tuple(service.devices),
+        extra_hosts=tuple(service.extra_hosts),
+        security_opt=tuple(service.security_opt),
     )
     return spec, recorded
 

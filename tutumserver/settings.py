@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.nodes",
+    "apps.stacks",
     "apps.services",
     "apps.containers",
     "apps.images",
@@ -183,6 +184,19 @@ TUTUM_INSTANCE = env_str("TUTUM_INSTANCE", "default")
 TUTUM_PUBLIC_DOMAIN = env_str("TUTUM_PUBLIC_DOMAIN", "localhost")
 TUTUM_PUBLISH_ADDRESS = env_str("TUTUM_PUBLISH_ADDRESS", "127.0.0.1")
 TUTUM_API_URL = env_str("TUTUM_API_URL", "http://127.0.0.1:8000").rstrip("/")
+# Where the stream API (WebSockets) answers; containers and the run command are told so.
+TUTUM_STREAM_HOST = env_str("TUTUM_STREAM_HOST", "ws" + TUTUM_API_URL.removeprefix("http")).rstrip("/")
+
+# Tenant safety: container settings that hand the host to whoever sets them. Staff may always use them;
+# other users only where the operator allows each one. The Docker socket is never bound for non-staff.
+TUTUM_ALLOW_PRIVILEGED = env_bool("TUTUM_ALLOW_PRIVILEGED", False)
+TUTUM_ALLOW_HOST_NETWORK = env_bool("TUTUM_ALLOW_HOST_NETWORK", False)
+TUTUM_ALLOW_HOST_PID = env_bool("TUTUM_ALLOW_HOST_PID", False)
+TUTUM_ALLOW_HOST_PATHS = env_bool("TUTUM_ALLOW_HOST_PATHS", False)
+TUTUM_ALLOW_DEVICES = env_bool("TUTUM_ALLOW_DEVICES", False)
+TUTUM_ALLOW_CAP_ADD = env_bool("TUTUM_ALLOW_CAP_ADD", False)
+TUTUM_ALLOW_SECURITY_OPT = env_bool("TUTUM_ALLOW_SECURITY_OPT", False)
+TUTUM_ALLOW_CGROUP_PARENT = env_bool("TUTUM_ALLOW_CGROUP_PARENT", False)
 TUTUM_TERMINATED_RETENTION_SECONDS = env_int("TUTUM_TERMINATED_RETENTION_SECONDS", 300)
 # Rendered list pages are kept this long at most (apps/core/listcache.py); 0 turns the cache off.
 TUTUM_LIST_CACHE_SECONDS = env_int("TUTUM_LIST_CACHE_SECONDS", 60)

@@ -21,6 +21,7 @@ ALLOWED_FROM = {
     "start": frozenset({S.STOPPED, S.START_FAILED}),
     "stop": frozenset({S.RUNNING}),
     "terminate": frozenset(set(S) - {S.TERMINATING, S.TERMINATED}),
+    "redeploy": frozenset({S.RUNNING, S.STOPPED, S.START_FAILED}),
 }
 ALREADY_DONE_IN = {
     "start": frozenset({S.STARTING, S.RUNNING}),
@@ -37,14 +38,14 @@ class RecoveryAction(models.TextChoices):
 
 
 def recovery_action(autorestart: str, autoreplace: str, autodestroy: str, exit_code: int | None) -> str | None:
-    """The first flag that applies wins, in the order restart, replace, destroy (design.md).
+    """The first flag that applies wins, in the order restart, replace, destroy.
 
     A container that vanished (exit code unknown) counts as a failure.
     """
     failed = exit_code != 0
 
     def applies(flag: str) -> bool:
-        return flag == "ALWAYS" or (flag == "ON_FAILURE" and failed)
+        return flag == "ALWAYS" or (flag == "ON_FAILURE" and failed) or (flag == "ON_SUCCESS" and exit_code == 0)
 
     if applies(autorestart):
         return RecoveryAction.RESTART

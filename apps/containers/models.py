@@ -28,6 +28,8 @@ class Container(UuidModel):
     state = models.CharField(max_length=16, choices=ContainerState.choices, default=ContainerState.STARTING)
     generation = models.PositiveIntegerField(default=1)
     docker_id = models.CharField(max_length=64, blank=True)
+    # Its address on the node's Docker network, where linked containers reach its inner ports.
+    private_ip = models.CharField(max_length=45, blank=True)
     exit_code = models.IntegerField(null=True, blank=True)
     exit_code_msg = models.TextField(null=True, blank=True)
     # A stop we asked for: Docker's SIGKILL after the timeout (137) is then no error of the service.

@@ -49,6 +49,26 @@ def stop_container(container: Container) -> Container:
 
 
 @transaction.atomic
+def redeploy_container(container: Container, reuse_volumes: bool = True) -> Container:
+    """Replace one container by a new one of the service's current definition, under the same name; with
+    `reuse_volumes` the new one gets the old one's volumes. Running/Stopped/Start failed -> Starting."""
+    container, service = _locked(container)
+    if service.state in (ServiceState.TERMINATING, ServiceState.TERMINATED):
+        raise UnsuitableState(f"Cannot redeploy the container while its service is {service.state}.")
+    if container.state not in ALLOWED_FROM["redeploy"]:
+        raise UnsuitableState(f"Cannot redeploy the container while it is {container.state}.")
+    # A generation of its own, above the service's: the controller replaces the Docker container when the
+    # generation on its label differs; the service's next redeploy goes above this one again.
+    service.reuse_volumes = reuse_volumes
+    service.save(update_fields=["reuse_volumes", "modified"])
+    container.generation = max(container.generation, service.generation) + 1
+    container.state = C.STARTING
+    container.save(update_fields=["generation", "state", "modified"])
+    wake(CONVERGE_CONTAINER, container.uuid)
+    return container
+
+
+@transaction.atomic
 def terminate_container(container: Container) -> Container:
     """Terminate one container and lower its service's target by one, so it is not replaced."""
     container, service = _locked(container)
@@ -98,7 +118,7 @@ def record_started_outside(container: Container) -> bool:
 
 @transaction.atomic
 def recover_crashed(container: Container, action: str) -> bool:
-    """Apply the crash-recovery flag that matched (design.md, "Crash recovery") to a Stopped container.
+    """Apply the crash-recovery flag that matched (choices.recovery_action) to a Stopped container.
 
     restart: Stopped -> Starting. replace: Stopped -> Terminating and a new container takes its place
     (target unchanged). destroy: Stopped -> Terminating and the target goes down by one.

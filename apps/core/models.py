@@ -37,7 +37,7 @@ class ListVersion(models.Model):
 
 
 class RetainedQuerySet(models.QuerySet):
-    """Rows with a `destroyed_datetime`: terminated ones stay in lists for the retention period (design.md)."""
+    """Rows with a `destroyed_datetime`: terminated ones stay in lists for TUTUM_TERMINATED_RETENTION_SECONDS."""
 
     def visible_in_lists(self):
         cutoff = timezone.now() - timezone.timedelta(seconds=settings.TUTUM_TERMINATED_RETENTION_SECONDS)

@@ -7,6 +7,22 @@ def application_uri(uuid) -> str:
     return f"{API_PREFIX}/application/{uuid}/"
 
 
+def service_uri(uuid) -> str:
+    return f"{API_PREFIX}/service/{uuid}/"
+
+
+def stack_uri(uuid) -> str:
+    return f"{API_PREFIX}/stack/{uuid}/"
+
+
+def node_uri(uuid) -> str:
+    return f"{API_PREFIX}/node/{uuid}/"
+
+
+def action_uri(uuid) -> str:
+    return f"{API_PREFIX}/action/{uuid}/"
+
+
 def container_uri(uuid) -> str:
     return f"{API_PREFIX}/container/{uuid}/"
 

@@ -4,8 +4,10 @@ Everything here runs inside one transaction holding the service's row lock, so c
 on one service apply one after the other. Nothing here talks to Docker.
 """
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from apps.accounts.models import ApiKey
@@ -16,8 +18,8 @@ from apps.core.dispatch import wake
 from apps.core.exceptions import UnsuitableState
 from apps.core.transitions import compare_and_set
 
-from .choices import ALLOWED_FROM, ALREADY_DONE_IN, ServiceState
-from .models import Service, ServiceEnvVar, ServicePort
+from .choices import ALLOWED_FROM, ALREADY_DONE_IN, TRANSITIONAL, ServiceState
+from .models import Service, ServiceBinding, ServiceEnvVar, ServiceLink, ServicePort
 
 CONVERGE_SERVICE = "orchestrator.converge_service"
 CONVERGE_CONTAINER = "orchestrator.converge_container"
@@ -91,53 +93,156 @@ def _set_state(service: Service, state: str) -> None:
     service.save(update_fields=["state", "modified"])
 
 
+# Service fields that take effect only in new containers: changing one on a service that has containers
+# leaves it unsynchronized until a redeploy replaces them.
+CONTAINER_FIELDS = frozenset(
+    {
+        "image_repository",
+        "image_tag_name",
+        "memory",
+        "memory_swap",
+        "cpu_shares",
+        "cpuset",
+        "run_command",
+        "entrypoint",
+        "roles",
+        "labels",
+        "working_dir",
+        "user",
+        "hostname",
+        "domainname",
+        "mac_address",
+        "cgroup_parent",
+        "tty",
+        "stdin_open",
+        "privileged",
+        "read_only",
+        "net",
+        "pid",
+        "dns",
+        "dns_search",
+        "cap_add",
+        "cap_drop",
+        "devices",
+        "extra_hosts",
+        "security_opt",
+        "container_ports",
+        "container_envvars",
+        "linked_to",
+        "bindings",
+    }
+)
+# Keys of `data` that are rows of their own, not Service columns.
+RELATED = ("container_ports", "container_envvars", "linked_to", "bindings")
+
+
+def _size_limits(data: dict) -> dict:
+    """A 2014 `container_size` sets the Docker limits; 2015 `memory`/`cpu_shares` pick the nearest size."""
+    sizes = settings.TUTUM_CONTAINER_SIZES
+    if "container_size" in data:
+        memory, cpu_shares = sizes[data["container_size"]]
+        return {"memory": memory, "cpu_shares": cpu_shares}
+    if data.get("memory"):
+        return {"container_size": min(sizes, key=lambda size: abs(sizes[size][0] - data["memory"]))}
+    return {}
+
+
+def _set_related(service: Service, data: dict) -> None:
+    """Replace the rows of each related list present in `data`."""
+    if "container_ports" in data and data["container_ports"] is not None:
+        service.ports.all().delete()
+        ServicePort.objects.bulk_create(ServicePort(service=service, **p) for p in data["container_ports"])
+    if "container_envvars" in data:
+        service.envvars.all().delete()
+        ServiceEnvVar.objects.bulk_create(ServiceEnvVar(service=service, **e) for e in data["container_envvars"])
+    if "linked_to" in data:
+        ServiceLink.objects.filter(from_service=service).delete()
+        ServiceLink.objects.bulk_create(
+            ServiceLink(from_service=service, to_service=target, name=alias) for target, alias in data["linked_to"]
+        )
+    if "bindings" in data:
+        service.bindings.all().delete()
+        ServiceBinding.objects.bulk_create(ServiceBinding(service=service, **b) for b in data["bindings"])
+
+
 @transaction.atomic
-def create_service(owner, data: dict) -> Service:
-    """Record a new service and its containers (all `Starting`); the controller creates them in Docker."""
+def create_service(owner, data: dict, start: bool = True) -> Service:
+    """Record a new service. With `start` (the 2014 create) its containers are recorded `Starting` at once
+    and the controller creates them; without (the 2015 create) it waits in `Not running` for a start.
+
+    `data` holds Service fields, `image` (an ImageReference), and the related lists `container_ports`
+    (None: the image's ports), `container_envvars`, `linked_to` ((service, alias) pairs) and `bindings`.
+    """
     get_user_model().objects.select_for_update().filter(pk=owner.pk).first()  # serialise unique_name per user
+    fields = {key: value for key, value in data.items() if key not in RELATED and key != "image"}
     reference = data["image"]
+    target = fields.get("target_num_containers", 1)
+    if start:
+        state = S.STARTING if target else S.STOPPED
+    else:
+        state = S.NOT_RUNNING
     service = Service.objects.create(
         owner=owner,
-        name=data["name"],
         unique_name=_unique_name(owner, data["name"]),
         image_repository=reference.repository,
         image_tag_name=reference.tag,
-        container_size=data["container_size"],
-        run_command=data["run_command"],
-        entrypoint=data["entrypoint"],
-        autorestart=data["autorestart"],
-        autoreplace=data["autoreplace"],
-        autodestroy=data["autodestroy"],
-        roles=data["roles"],
-        web_public_dns=data["web_public_dns"],
-        target_num_containers=data["target_num_containers"],
-        state=S.STARTING if data["target_num_containers"] else S.STOPPED,
+        state=state,
+        **fields,
+        **_size_limits(fields),
     )
-    ports = data.get("container_ports")
-    if ports is not None:
-        ServicePort.objects.bulk_create(ServicePort(service=service, **p) for p in ports)
-    ServiceEnvVar.objects.bulk_create(ServiceEnvVar(service=service, **e) for e in data["container_envvars"])
-    service.linked_to.set(data["linked_to_application"])
-    _add_containers(service, service.target_num_containers)
-    wake(CONVERGE_SERVICE, service.uuid)
+    _set_related(service, data)
+    if start:
+        _add_containers(service, service.target_num_containers)
+        wake(CONVERGE_SERVICE, service.uuid)
     return service
 
 
 @transaction.atomic
-def update_service(service: Service, data: dict) -> Service:
-    """PATCH: flags and domain are plain updates; a new target scales (state `Scaling`)."""
+def update_service(service: Service, data: dict, scale: bool = True) -> Service:
+    """PATCH. A new target scales at once with `scale` (2014); otherwise it waits for `scale_service` (2015).
+    Changes that need new containers leave the service `synchronized: false` until a redeploy."""
     service = _locked(service)
     if service.state in (S.TERMINATING, S.TERMINATED):
         raise UnsuitableState(f"Cannot update the service while it is {service.state}.")
+    data = dict(data)
     target = data.pop("target_num_containers", None)
-    for field, value in data.items():
-        setattr(service, field, value)
+    reference = data.pop("image", None)
+    if reference is not None:
+        data["image_repository"], data["image_tag_name"] = reference.repository, reference.tag
+    changed = {key for key, value in data.items() if key in RELATED or getattr(service, key) != value}
+    for field, value in {**data, **_size_limits(data)}.items():
+        if field not in RELATED:
+            setattr(service, field, value)
+    _set_related(service, data)
+    if changed & CONTAINER_FIELDS and service.containers.live().exists():
+        service.synchronized = False
     if target is not None and target != service.target_num_containers:
-        _check_allowed(service, "scale")
         service.target_num_containers = target
-        service.state = S.SCALING
-        match_container_rows(service)
-        wake(CONVERGE_SERVICE, service.uuid)
+        if scale:
+            _scale(service)
+    service.save()
+    return service
+
+
+def _scale(service: Service) -> None:
+    """Make the live containers match the target (caller holds the row lock and saves)."""
+    _check_allowed(service, "scale")
+    if service.state == S.NOT_RUNNING:
+        return  # nothing runs yet: the first start creates the target's containers
+    service.state = S.SCALING
+    match_container_rows(service)
+    wake(CONVERGE_SERVICE, service.uuid)
+
+
+@transaction.atomic
+def scale_service(service: Service) -> Service:
+    """2015 `scale/`: apply the target a PATCH recorded."""
+    service = _locked(service)
+    live = service.containers.live().count()
+    if live == service.target_num_containers and service.state not in TRANSITIONAL:
+        _check_allowed(service, "scale")
+        return service
+    _scale(service)
     service.save()
     return service
 
@@ -178,21 +283,26 @@ def terminate_service(service: Service) -> Service:
 
 
 @transaction.atomic
-def redeploy_service(service: Service, tag: str | None) -> Service:
-    """Replace every container, one at a time, by a new one from the (re)pulled image; names are kept."""
+def redeploy_service(service: Service, tag: str | None = None, reuse_volumes: bool = True) -> Service:
+    """Replace every container, one at a time, by a new one from the (re)pulled image; names are kept.
+    With `reuse_volumes` each new container gets the volumes of the one it replaces."""
     service = _locked(service)
     _check_allowed(service, "redeploy")
     if tag:
         service.image_tag_name = tag
-    service.generation += 1
+    # Above every container's own generation: a container redeployed alone may be ahead of its service.
+    newest = service.containers.aggregate(newest=Max("generation"))["newest"] or 0
+    service.generation = max(service.generation, newest) + 1
+    service.reuse_volumes = reuse_volumes
+    service.synchronized = True
     service.state = S.REDEPLOYING
-    service.save(update_fields=["image_tag_name", "generation", "state", "modified"])
+    service.save(update_fields=["image_tag_name", "generation", "reuse_volumes", "synchronized", "state", "modified"])
     wake(CONVERGE_SERVICE, service.uuid)
     return service
 
 
 def derive_state(service: Service, containers: list[Container]) -> str:
-    """The settled state of a service, read off its containers (design.md, "States")."""
+    """The settled state of a service, read off its containers (the API's state strings, see choices.py)."""
     live = [c for c in containers if c.state not in (C.TERMINATING, C.TERMINATED)]
     running = sum(1 for c in live if c.state == C.RUNNING)
     if not live:

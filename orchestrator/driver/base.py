@@ -35,6 +35,18 @@ class RegistryAuth:
 class PortSpec:
     inner_port: int
     protocol: str = "tcp"
+    # Published on the node's address, on `outer_port` or a free port when None; else only exposed.
+    published: bool = True
+    outer_port: int | None = None
+
+
+@dataclass(frozen=True)
+class Mount:
+    """`source` is a host path (starts with /), a volume name, or empty for a new anonymous volume."""
+
+    target: str
+    source: str = ""
+    read_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,8 +60,31 @@ class ContainerSpec:
     ports: tuple[PortSpec, ...] = ()
     publish_address: str = "127.0.0.1"
     memory_mb: int | None = None
+    memory_swap_mb: int | None = None
     cpu_shares: int | None = None
+    cpuset: str = ""
     auth: RegistryAuth | None = None
+    mounts: tuple[Mount, ...] = ()
+    volumes_from: tuple[str, ...] = ()
+    hostname: str = ""
+    domainname: str = ""
+    user: str = ""
+    working_dir: str = ""
+    mac_address: str = ""
+    cgroup_parent: str = ""
+    tty: bool = False
+    stdin_open: bool = False
+    privileged: bool = False
+    read_only: bool = False
+    network_mode: str = ""
+    pid_mode: str = ""
+    dns: tuple[str, ...] = ()
+    dns_search: tuple[str, ...] = ()
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    devices: tuple[str, ...] = ()
+    extra_hosts: tuple[str, ...] = ()
+    security_opt: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,8 +98,11 @@ class ContainerInfo:
     error: str = ""
     oom_killed: bool = False
     published: dict[tuple[int, str], int] = field(default_factory=dict)
+    ip_address: str = ""
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    # Its Docker volumes (named or anonymous), which a redeploy may hand to the container replacing it.
+    volumes: tuple[Mount, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,7 +132,8 @@ class Driver(Protocol):
     def create(self, spec: ContainerSpec) -> str: ...
     def start(self, container_id: str) -> None: ...
     def stop(self, container_id: str, timeout: int) -> None: ...
-    def remove(self, container_id: str) -> None: ...
+    # `volumes`: also remove its anonymous volumes (not when a redeploy hands them to the next container).
+    def remove(self, container_id: str, volumes: bool = True) -> None: ...
     def inspect(self, container_id: str) -> ContainerInfo | None: ...
     def list(self, labels: dict[str, str]) -> list[ContainerInfo]: ...
     def logs(self, container_id: str) -> str: ...

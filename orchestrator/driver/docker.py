@@ -14,6 +14,7 @@ from .base import (
     ContainerSpec,
     DriverError,
     ImageInfo,
+    Mount,
     NameConflict,
     NodeUnreachable,
     PortSpec,
@@ -73,12 +74,36 @@ class DockerDriver:
         self._call(self.api.ping)
 
     def create(self, spec: ContainerSpec) -> str:
-        port_keys = [f"{p.inner_port}/{p.protocol}" for p in spec.ports]
+        host_network = spec.network_mode == "host"
+        port_bindings = {
+            f"{p.inner_port}/{p.protocol}": (spec.publish_address, p.outer_port)
+            for p in spec.ports
+            if p.published and not host_network
+        }
+        binds = [f"{m.source}:{m.target}:{'ro' if m.read_only else 'rw'}" for m in spec.mounts if m.source]
         host_config = self.api.create_host_config(
-            port_bindings={key: (spec.publish_address, None) for key in port_keys},
+            port_bindings=port_bindings,
+            binds=binds or None,
+            volumes_from=list(spec.volumes_from) or None,
             mem_limit=f"{spec.memory_mb}m" if spec.memory_mb else None,
+            memswap_limit=(
+                -1 if spec.memory_swap_mb == -1 else f"{spec.memory_swap_mb}m" if spec.memory_swap_mb else None
+            ),
             cpu_shares=spec.cpu_shares,
+            cpuset_cpus=spec.cpuset or None,
             restart_policy={"Name": "no"},
+            privileged=spec.privileged,
+            read_only=spec.read_only or None,
+            network_mode=spec.network_mode or None,
+            pid_mode=spec.pid_mode or None,
+            dns=list(spec.dns) or None,
+            dns_search=list(spec.dns_search) or None,
+            cap_add=list(spec.cap_add) or None,
+            cap_drop=list(spec.cap_drop) or None,
+            devices=list(spec.devices) or None,
+            extra_hosts=list(spec.extra_hosts) or None,
+            security_opt=list(spec.security_opt) or None,
+            cgroup_parent=spec.cgroup_parent or None,
         )
         result = self._call(
             self.api.create_container,
@@ -89,7 +114,15 @@ class DockerDriver:
             environment=spec.env,
             labels=spec.labels,
             ports=[(p.inner_port, p.protocol) for p in spec.ports],
+            volumes=[m.target for m in spec.mounts] or None,
             host_config=host_config,
+            hostname=spec.hostname or None,
+            domainname=spec.domainname or None,
+            user=spec.user or None,
+            working_dir=spec.working_dir or None,
+            mac_address=spec.mac_address or None,
+            tty=spec.tty,
+            stdin_open=spec.stdin_open,
             detach=True,
         )
         return result["Id"]
@@ -104,9 +137,9 @@ class DockerDriver:
             if "No such container" not in str(exc):
                 raise
 
-    def remove(self, container_id: str) -> None:
+    def remove(self, container_id: str, volumes: bool = True) -> None:
         try:
-            self._call(self.api.remove_container, container_id, force=True, v=True)
+            self._call(self.api.remove_container, container_id, force=True, v=volumes)
         except DriverError as exc:
             message = str(exc)
             if "No such container" not in message and "already in progress" not in message:
@@ -213,8 +246,11 @@ class DockerDriver:
             if bindings:
                 inner, _, protocol = key.partition("/")
                 published[(int(inner), protocol or "tcp")] = int(bindings[0]["HostPort"])
+        network = data.get("NetworkSettings") or {}
+        addresses = [n.get("IPAddress") for n in (network.get("Networks") or {}).values() if n.get("IPAddress")]
         return ContainerInfo(
             id=data["Id"],
+            ip_address=network.get("IPAddress") or (addresses[0] if addresses else ""),
             name=data.get("Name", "").lstrip("/"),
             labels=(data.get("Config") or {}).get("Labels") or {},
             running=bool(state.get("Running")),
@@ -225,6 +261,11 @@ class DockerDriver:
             published=published,
             started_at=_parse_time(state.get("StartedAt")),
             finished_at=_parse_time(state.get("FinishedAt")),
+            volumes=tuple(
+                Mount(target=m["Destination"], source=m["Name"], read_only=not m.get("RW", True))
+                for m in data.get("Mounts") or ()
+                if m.get("Type") == "volume" and m.get("Name")
+            ),
         )
 
 

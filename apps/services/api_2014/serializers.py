@@ -43,7 +43,7 @@ class ApplicationSerializer(ReadSerializer):
     run_command = serializers.CharField()
     running_num_containers = serializers.IntegerField()
     started_datetime = Rfc2822DateTimeField()
-    state = serializers.CharField()
+    state = serializers.CharField(source="legacy_state")
     stopped_datetime = Rfc2822DateTimeField()
     stopped_num_containers = serializers.IntegerField()
     target_num_containers = serializers.IntegerField()

@@ -46,7 +46,10 @@ class ApplicationViewSet(CachedListMixin, OwnedResourceViewSet):
 
     @extend_schema(request=ApplicationCreateSerializer, responses={202: ApplicationDetailSerializer})
     def create(self, request):
-        service = services.create_service(request.user, self._validated(ApplicationCreateSerializer))
+        data = dict(self._validated(ApplicationCreateSerializer))
+        # 2014 links carry no alias: their variables are named after each linked container.
+        data["linked_to"] = [(target, "") for target in data.pop("linked_to_application")]
+        service = services.create_service(request.user, data)
         return self.accepted(service)
 
     @extend_schema(request=ApplicationUpdateSerializer, responses={202: ApplicationDetailSerializer})

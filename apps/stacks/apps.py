@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class StacksConfig(AppConfig):
+    name = "apps.stacks"
