@@ -150,6 +150,19 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # One name per choice set that several fields share.
+    "ENUM_NAME_OVERRIDES": {
+        "ServiceStateEnum": "apps.services.choices.ServiceState",
+        "ContainerStateEnum": "apps.containers.choices.ContainerState",
+        "NodeStateEnum": "apps.nodes.models.NodeState",
+        "RecoveryPolicyEnum": "apps.services.choices.RecoveryPolicy",
+        "RoleEnum": "apps.services.choices.Role",
+    },
+    # The error answers every operation can give, from what the operation is (apps/core/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.core.schema.add_error_responses",
+    ],
 }
 
 # Celery

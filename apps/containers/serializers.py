@@ -1,11 +1,37 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.fields import Rfc2822DateTimeField
 from apps.core.serializers import ReadSerializer
 from apps.core.uris import application_uri, container_uri
 from apps.nodes.models import NodeState
+from apps.services.choices import Protocol, Role
+from apps.services.models import Service
 
 from .links import container_link_variables
+from .models import Container
+
+
+def _service_choice(name: str) -> serializers.ChoiceField:
+    """A setting of the container's service, with that model field's choices (an enum in the schema)."""
+    return serializers.ChoiceField(choices=Service._meta.get_field(name).choices, source=f"service.{name}")
+
+
+class ContainerPortSerializer(serializers.Serializer):
+    """Schema only: an item of `container_ports`; `outer_port` is null until the port is published."""
+
+    container = serializers.CharField()
+    inner_port = serializers.IntegerField()
+    outer_port = serializers.IntegerField(allow_null=True)
+    protocol = serializers.ChoiceField(choices=Protocol.choices)
+
+
+class ContainerEnvVarSerializer(serializers.Serializer):
+    """Schema only: an item of `container_envvars`."""
+
+    container = serializers.CharField()
+    key = serializers.CharField()
+    value = serializers.CharField()
 
 
 class ContainerSerializer(ReadSerializer):
@@ -13,11 +39,11 @@ class ContainerSerializer(ReadSerializer):
     on each container, as the spec does."""
 
     application = serializers.SerializerMethodField()
-    autodestroy = serializers.CharField(source="service.autodestroy")
-    autoreplace = serializers.CharField(source="service.autoreplace")
-    autorestart = serializers.CharField(source="service.autorestart")
+    autodestroy = _service_choice("autodestroy")
+    autoreplace = _service_choice("autoreplace")
+    autorestart = _service_choice("autorestart")
     container_ports = serializers.SerializerMethodField()
-    container_size = serializers.CharField(source="service.container_size")
+    container_size = _service_choice("container_size")
     deployed_datetime = Rfc2822DateTimeField()
     destroyed_datetime = Rfc2822DateTimeField()
     entrypoint = serializers.CharField(source="service.entrypoint")
@@ -30,7 +56,7 @@ class ContainerSerializer(ReadSerializer):
     resource_uri = serializers.SerializerMethodField()
     run_command = serializers.CharField(source="service.run_command")
     started_datetime = Rfc2822DateTimeField()
-    state = serializers.CharField()
+    state = serializers.ChoiceField(choices=Container._meta.get_field("state").choices)
     stopped_datetime = Rfc2822DateTimeField()
     unique_name = serializers.CharField()
     uuid = serializers.UUIDField()
@@ -47,6 +73,7 @@ class ContainerSerializer(ReadSerializer):
             return f"Node {node.name} is unreachable; {container.state} is the last known state."
         return container.exit_code_msg
 
+    @extend_schema_field(ContainerPortSerializer(many=True))
     def get_container_ports(self, container) -> list[dict]:
         uri = container_uri(container.uuid)
         return [
@@ -60,8 +87,9 @@ class ContainerDetailSerializer(ContainerSerializer):
     link_variables = serializers.SerializerMethodField()
     linked_from_application = serializers.SerializerMethodField()
     linked_to_application = serializers.SerializerMethodField()
-    roles = serializers.ListField(child=serializers.CharField(), source="service.roles")
+    roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices), source="service.roles")
 
+    @extend_schema_field(ContainerEnvVarSerializer(many=True))
     def get_container_envvars(self, container) -> list[dict]:
         uri = container_uri(container.uuid)
         return [{"container": uri, "key": e.key, "value": e.value} for e in container.envvars.all()]

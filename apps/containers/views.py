@@ -4,6 +4,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.core.logs import read_logs
+from apps.core.schema import error_response
 from apps.core.views import CachedListMixin, OwnedResourceViewSet
 
 from . import services
@@ -38,7 +39,12 @@ class ContainerViewSet(CachedListMixin, OwnedResourceViewSet):
     def stop(self, request, uuid=None):
         return self.accepted(services.stop_container(self.get_object()))
 
-    @extend_schema(responses={200: inline_serializer("ContainerLogs", {"logs": serializers.CharField()})})
+    @extend_schema(
+        responses={
+            200: inline_serializer("ContainerLogs", {"logs": serializers.CharField()}),
+            503: error_response("The container's node is unreachable."),
+        }
+    )
     @action(detail=True, methods=["get"])
     def logs(self, request, uuid=None):
         container = self.get_object()

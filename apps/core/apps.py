@@ -12,5 +12,7 @@ class CoreConfig(AppConfig):
     name = "apps.core"
 
     def ready(self):
+        from . import schema  # noqa: F401  (registers the authentication schemes of the OpenAPI schema)
+
         # Sent after `migrate` (every app's migrations done) and after `flush` (tables emptied).
         post_migrate.connect(_install_list_versions, sender=self, dispatch_uid="apps.core.list_versions")

@@ -5,9 +5,13 @@ from dataclasses import dataclass
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _HOST = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(?::[0-9]+)?"
-_REFERENCE = re.compile(
-    rf"^(?P<repository>(?:{_HOST}/)?{_COMPONENT}(?:/{_COMPONENT})*)(?::(?P<tag>[\w][\w.-]{{0,127}}))?$"
-)
+_REPOSITORY = rf"(?:{_HOST}/)?{_COMPONENT}(?:/{_COMPONENT})*"
+_TAG = r"[\w][\w.-]{0,127}"
+_REFERENCE = re.compile(rf"^(?P<repository>{_REPOSITORY})(?::(?P<tag>{_TAG}))?$")
+# For the OpenAPI schema's path parameters: what image names, tags and registry hosts look like.
+REPOSITORY_PATTERN = rf"^{_REPOSITORY}$"
+TAG_PATTERN = rf"^{_TAG}$"
+HOST_PATTERN = rf"^{_HOST}$"
 
 DEFAULT_REGISTRY = "index.docker.io"
 

@@ -61,26 +61,42 @@ class MetaObjectsPagination(BasePagination):
         return Response({"meta": meta, "objects": data})
 
     def get_paginated_response_schema(self, schema):
-        nullable_uri = {"type": "string", "nullable": True}
+        page_uri = {"type": "string", "nullable": True, "description": "A relative URI keeping the filters, or null."}
         return {
             "type": "object",
             "properties": {
                 "meta": {
                     "type": "object",
                     "properties": {
-                        "limit": {"type": "integer"},
-                        "next": nullable_uri,
-                        "offset": {"type": "integer"},
-                        "previous": nullable_uri,
-                        "total_count": {"type": "integer"},
+                        "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                        "next": page_uri,
+                        "offset": {"type": "integer", "minimum": 0},
+                        "previous": page_uri,
+                        "total_count": {"type": "integer", "minimum": 0},
                     },
+                    "required": ["limit", "next", "offset", "previous", "total_count"],
+                    "additionalProperties": False,
                 },
                 "objects": schema,
             },
+            "required": ["meta", "objects"],
+            "additionalProperties": False,
         }
 
     def get_schema_operation_parameters(self, view):
+        limit = f"Page size, default {DEFAULT_LIMIT}; larger than {MAX_LIMIT} is capped, 0 means {MAX_LIMIT}."
         return [
-            {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "default": 25}},
-            {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "default": 0}},
+            {
+                "name": "limit",
+                "in": "query",
+                "required": False,
+                "description": limit,
+                "schema": {"type": "integer", "minimum": 0, "default": DEFAULT_LIMIT},
+            },
+            {
+                "name": "offset",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+            },
         ]

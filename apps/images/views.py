@@ -5,9 +5,12 @@ The catalogue is read-only to users: add, update and delete act on their own pri
 
 from django.db.models import Prefetch
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
+
+from apps.core.images import HOST_PATTERN, REPOSITORY_PATTERN, TAG_PATTERN
+from apps.core.schema import error_response
 
 from . import services
 from .filters import ImageFilter, RegistryFilter
@@ -21,6 +24,19 @@ from .serializers import (
     RegistrySerializer,
 )
 
+# Image names hold slashes (`tutum/hello-world`, `127.0.0.1:5000/team/app`) and go into the path as they are.
+NAME = OpenApiParameter(
+    "name",
+    str,
+    OpenApiParameter.PATH,
+    pattern=REPOSITORY_PATTERN,
+    description="The image's name, slashes and registry host included.",
+    examples=[OpenApiExample("Docker Hub", value="tutum/hello-world")],
+)
+TAG = OpenApiParameter("tag", str, OpenApiParameter.PATH, pattern=TAG_PATTERN)
+HOST = OpenApiParameter("host", str, OpenApiParameter.PATH, pattern=HOST_PATTERN, description="`host[:port]`")
+REGISTRY_CHECK_UNAVAILABLE = error_response("No Docker node is reachable to check the credentials with the registry.")
+
 
 def _with_tags(queryset):
     return queryset.select_related("registry").prefetch_related(
@@ -28,6 +44,11 @@ def _with_tags(queryset):
     )
 
 
+@extend_schema_view(
+    retrieve=extend_schema(parameters=[NAME]),
+    partial_update=extend_schema(parameters=[NAME]),
+    destroy=extend_schema(parameters=[NAME]),
+)
 class ImageViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = ImageSerializer
     filterset_class = ImageFilter
@@ -55,12 +76,16 @@ class ImageViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def retrieve(self, request, name=None):
         return self._detail(self.get_object())
 
-    @extend_schema(request=ImageCreateSerializer, responses={202: ImageDetailSerializer})
+    @extend_schema(
+        request=ImageCreateSerializer, responses={202: ImageDetailSerializer, 503: REGISTRY_CHECK_UNAVAILABLE}
+    )
     def create(self, request):
         image = services.add_private_image(request.user, self._validated(ImageCreateSerializer))
         return self._detail(image, status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=ImageUpdateSerializer, responses={202: ImageDetailSerializer})
+    @extend_schema(
+        request=ImageUpdateSerializer, responses={202: ImageDetailSerializer, 503: REGISTRY_CHECK_UNAVAILABLE}
+    )
     def partial_update(self, request, name=None):
         image = self.get_object()
         data = self._validated(ImageUpdateSerializer, image=image)
@@ -75,6 +100,7 @@ class ImageViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 class ImageTagView(viewsets.GenericViewSet):
     serializer_class = ImageTagSerializer
 
+    @extend_schema(parameters=[NAME, TAG])
     def retrieve(self, request, name=None, tag=None):
         image = Image.objects.named(name, request.user)
         found = image and ImageTag.objects.select_related("image").filter(image=image, name=tag).first()
@@ -83,6 +109,7 @@ class ImageTagView(viewsets.GenericViewSet):
         return Response(ImageTagSerializer(found).data)
 
 
+@extend_schema_view(retrieve=extend_schema(parameters=[HOST]))
 class RegistryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Registries of the images a user can see (catalogue, own, used by their applications)."""
 
