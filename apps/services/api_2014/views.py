@@ -6,6 +6,7 @@ from rest_framework.response import Response
 
 from apps.containers.models import Container
 from apps.core.logs import read_logs
+from apps.core.schema import error_response
 from apps.core.views import CachedListMixin, OwnedResourceViewSet
 
 from .. import services
@@ -78,7 +79,7 @@ class ApplicationViewSet(CachedListMixin, OwnedResourceViewSet):
         data = self._validated(RedeploySerializer)
         return self.accepted(services.redeploy_service(self.get_object(), data.get("tag")))
 
-    @extend_schema(responses={200: LogsSerializer})
+    @extend_schema(responses={200: LogsSerializer, 503: error_response("A node of its containers is unreachable.")})
     @action(detail=True, methods=["get"])
     def logs(self, request, uuid=None):
         service = self.get_object()
