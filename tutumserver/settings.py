@@ -225,6 +225,28 @@ TUTUM_GIVE_UP_AFTER_SECONDS = env_int("TUTUM_GIVE_UP_AFTER_SECONDS", 600)
 TUTUM_RESTART_BACKOFF_SECONDS = env_int("TUTUM_RESTART_BACKOFF_SECONDS", 10)
 # The API reads container logs through this function (apps/ does not import orchestrator/).
 TUTUM_LOG_READER = env_str("TUTUM_LOG_READER", "orchestrator.logs.read_container_logs")
+
+# Streams (apps/streams): the WebSockets, served beside the REST API by one ASGI server (tutumserver/asgi.py).
+ASGI_APPLICATION = "tutumserver.asgi.application"
+# The channel layer is on Redis when there is one (TUTUM_CHANNEL_LAYER_URL, else a Redis broker), in the process
+# otherwise (the embedded mode).
+TUTUM_CHANNEL_LAYER_URL = env_str(
+    "TUTUM_CHANNEL_LAYER_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+)
+CHANNEL_LAYERS = {
+    "default": (
+        {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [TUTUM_CHANNEL_LAYER_URL]}}
+        if TUTUM_CHANNEL_LAYER_URL
+        else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+    )
+}
+# The streams reach a container's node through this function (apps/ does not import orchestrator/).
+TUTUM_STREAM_DRIVER = env_str("TUTUM_STREAM_DRIVER", "orchestrator.driver.driver_for")
+# Messages waiting for one client; a client that leaves the queue full this long is dropped with a message.
+TUTUM_STREAM_QUEUE_SIZE = env_int("TUTUM_STREAM_QUEUE_SIZE", 1000)
+TUTUM_STREAM_SLOW_CLIENT_SECONDS = env_int("TUTUM_STREAM_SLOW_CLIENT_SECONDS", 10)
+# How often a follow looks for containers that joined a service, or a stopped container running again.
+TUTUM_STREAM_POLL_SECONDS = float(env_str("TUTUM_STREAM_POLL_SECONDS", "1"))
 TUTUM_CONTAINER_SIZES = {
     "XS": (256, 256),
     "S": (512, 512),

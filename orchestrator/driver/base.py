@@ -124,6 +124,26 @@ class ContainerEvent:
     exit_code: int | None = None
 
 
+class LogStream(Protocol):
+    """A container's log as `(stream, line, timestamp)`: "stdout" or "stderr", the line with its newline, and
+    when Docker wrote it (epoch seconds). Iterating blocks for the next line when following; `close()`, from
+    any thread, ends the iteration."""
+
+    def __iter__(self) -> Iterator[tuple[str, str, float]]: ...
+    def close(self) -> None: ...
+
+
+class ExecSession(Protocol):
+    """A process started in a running container with its stdin open. `output()` yields `(stream, bytes)`
+    until the process ends; `exit_code()` is then its code. `close()`, from any thread, ends the session."""
+
+    def write(self, data: bytes) -> None: ...
+    def close_stdin(self) -> None: ...
+    def output(self) -> Iterator[tuple[str, bytes]]: ...
+    def exit_code(self) -> int | None: ...
+    def close(self) -> None: ...
+
+
 class Driver(Protocol):
     """One Docker engine. Every method is idempotent where Docker allows it: stopping a stopped
     container and removing a missing one succeed."""
@@ -143,3 +163,10 @@ class Driver(Protocol):
     # Checks credentials against the registry now, never from a cache; DriverError with its reason if refused.
     def login(self, registry: str, username: str, password: str) -> None: ...
     def events(self, labels: dict[str, str]) -> Iterator[ContainerEvent]: ...
+    # The last `tail` lines (all when None), then, with `follow`, new ones as Docker writes them until the
+    # container stops; `since` (epoch seconds) leaves out what was written before it.
+    def logs_stream(
+        self, container_id: str, tail: int | None, follow: bool, since: float | None = None
+    ) -> LogStream: ...
+    # `command` in the running container, stdin attached; with `tty`, on a terminal (output is all stdout).
+    def exec_session(self, container_id: str, command: list[str], tty: bool = False) -> ExecSession: ...

@@ -1,12 +1,16 @@
 """The docker-py implementation of the driver. The only module that imports docker."""
 
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime
 
 import docker
 import requests
 from docker import errors as docker_errors
+from docker.utils import socket as docker_socket
+from urllib3.exceptions import ProtocolError as ProtocolErrors
 
 from .base import (
     ContainerEvent,
@@ -238,6 +242,40 @@ class DockerDriver:
         finally:
             client.close()
 
+    def _stream_client(self):
+        """A client of its own for a stream that holds its connection (no timeout, never back in a pool).
+        The shared client's API version is reused, so making it costs no request."""
+        return docker.APIClient(base_url=self.base_url, version=self.api.api_version, timeout=None)
+
+    def logs_stream(self, container_id: str, tail: int | None, follow: bool, since: float | None = None):
+        """Raises DriverError (or NodeUnreachable) when Docker refuses, e.g. for a missing container."""
+        client = self._stream_client()
+        try:
+            tty = bool(((self._call(client.inspect_container, container_id).get("Config")) or {}).get("Tty"))
+            params = {"stdout": 1, "stderr": 1, "timestamps": 1, "follow": int(follow)}
+            params["tail"] = "all" if tail is None else tail
+            if since:
+                params["since"] = f"{since:.9f}"
+            url = client._url("/containers/{0}/logs", container_id)
+            response = self._call(client._get, url, params=params, stream=True)
+            self._call(client._raise_for_status, response)
+        except BaseException:
+            client.close()
+            raise
+        return _DockerLogStream(client, response, tty)
+
+    def exec_session(self, container_id: str, command: "list[str]", tty: bool = False):
+        client = self._stream_client()
+        try:
+            created = self._call(
+                client.exec_create, container_id, command, stdin=True, stdout=True, stderr=True, tty=tty
+            )
+            sock = self._call(client.exec_start, created["Id"], tty=tty, socket=True)
+        except BaseException:
+            client.close()
+            raise
+        return _DockerExecSession(client, created["Id"], sock, tty)
+
     @staticmethod
     def _info(data: dict) -> ContainerInfo:
         state = data.get("State") or {}
@@ -267,6 +305,128 @@ class DockerDriver:
                 if m.get("Type") == "volume" and m.get("Name")
             ),
         )
+
+
+def _parse_log_time(text: bytes) -> float:
+    """Epoch seconds of Docker's RFC 3339 timestamp with nanoseconds (`2026-12-01T20:30:00.123456789Z`)."""
+    moment = _parse_time(text.decode("ascii", errors="replace"))
+    return moment.timestamp() if moment else 0.0
+
+
+def _raw_socket(sock):
+    """The socket under what docker-py hands out (a SocketIO for plain connections)."""
+    return getattr(sock, "_sock", sock)
+
+
+def _shutdown(sock, how) -> None:
+    raw = _raw_socket(sock)
+    if raw is None:  # the response has ended and closed it
+        return
+    try:
+        raw.shutdown(how)
+    except OSError:  # already closed or never connected
+        pass
+
+
+class _DockerLogStream:
+    """The engine's multiplexed log stream (8-byte frame headers: stream, length), or raw lines for a
+    container with a terminal."""
+
+    def __init__(self, client, response, tty: bool):
+        self._client = client
+        self._response = response
+        self._tty = tty
+        self._sock = client._get_raw_response_socket(response)
+        client._disable_socket_timeout(self._sock)
+        self._closed = False
+
+    def _frames(self) -> Iterator[tuple[str, bytes]]:
+        raw = self._response.raw
+        if self._tty:
+            for line in self._response.iter_lines(chunk_size=1, delimiter=b"\n"):
+                yield "stdout", line + b"\n"
+            return
+        while True:
+            header = raw.read(8)
+            if len(header) < 8:
+                return
+            kind, length = header[0], int.from_bytes(header[4:8], "big")
+            data = raw.read(length) if length else b""
+            if length and not data:
+                return
+            yield ("stderr" if kind == 2 else "stdout"), data
+
+    def __iter__(self) -> Iterator[tuple[str, str, float]]:
+        try:
+            for stream, data in self._frames():
+                # One frame is one message Docker logged: its timestamp, a space, the line.
+                stamp, _, line = data.partition(b" ")
+                yield stream, line.decode("utf-8", errors="replace"), _parse_log_time(stamp)
+        except (OSError, ValueError, AttributeError, requests.exceptions.RequestException, ProtocolErrors):
+            if not self._closed:
+                raise NodeUnreachable("lost the log stream of the engine") from None
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        _shutdown(self._sock, socket.SHUT_RDWR)
+        self._response.close()
+        self._client.close()
+
+
+class _DockerExecSession:
+    def __init__(self, client, exec_id: str, sock, tty: bool):
+        self._client = client
+        self._exec_id = exec_id
+        self._sock = sock
+        self._tty = tty
+        self._closed = False
+        client._disable_socket_timeout(sock)
+
+    def write(self, data: bytes) -> None:
+        try:
+            _raw_socket(self._sock).sendall(data)
+        except OSError as exc:
+            raise DriverError(f"the process no longer reads its input: {exc}") from exc
+
+    def close_stdin(self) -> None:
+        _shutdown(self._sock, socket.SHUT_WR)
+
+    def output(self) -> Iterator[tuple[str, bytes]]:
+        try:
+            for kind, data in docker_socket.frames_iter(self._sock, self._tty):
+                yield ("stderr" if kind == docker_socket.STDERR else "stdout"), data
+        except OSError:
+            if not self._closed:
+                raise NodeUnreachable("lost the connection to the process") from None
+
+    def exit_code(self) -> int | None:
+        """The process's exit code, once Docker has seen it end (a moment after its output closed)."""
+        for _ in range(50):
+            data = self._call_inspect()
+            if data is None or not data.get("Running"):
+                return None if data is None else data.get("ExitCode")
+            time.sleep(0.1)
+        return None
+
+    def _call_inspect(self) -> dict | None:
+        try:
+            return self._client.exec_inspect(self._exec_id)
+        except (docker_errors.DockerException, requests.exceptions.RequestException):
+            return None
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        _shutdown(self._sock, socket.SHUT_RDWR)
+        try:
+            self._sock.close()
+        finally:
+            self._client.close()
 
 
 _drivers: dict[str, DockerDriver] = {}
