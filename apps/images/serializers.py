@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from apps.core.fields import Rfc2822DateTimeField
+from apps.core.fields import Rfc2822DateTimeField, StrictCharField, StrictSerializer
 from apps.core.images import parse_image_reference
 
 
@@ -82,23 +82,23 @@ def _validate_repository(value: str) -> str:
     return reference.repository
 
 
-class ImageCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=255)
-    username = serializers.CharField(max_length=255)
-    password = serializers.CharField(max_length=4096, trim_whitespace=False, write_only=True)
-    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=65536)
+class ImageCreateSerializer(StrictSerializer):
+    name = StrictCharField(max_length=255)
+    username = StrictCharField(max_length=255)
+    password = StrictCharField(max_length=4096, trim_whitespace=False, write_only=True)
+    description = StrictCharField(required=False, allow_blank=True, default="", max_length=65536)
 
     def validate_name(self, value):
         return _validate_repository(value)
 
 
-class ImageUpdateSerializer(serializers.Serializer):
+class ImageUpdateSerializer(StrictSerializer):
     """PATCH: description and credentials. `name` is accepted only unchanged; anything else is refused."""
 
-    name = serializers.CharField(required=False, max_length=255)
-    username = serializers.CharField(required=False, max_length=255)
-    password = serializers.CharField(required=False, max_length=4096, trim_whitespace=False, write_only=True)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=65536)
+    name = StrictCharField(required=False, max_length=255)
+    username = StrictCharField(required=False, max_length=255)
+    password = StrictCharField(required=False, max_length=4096, trim_whitespace=False, write_only=True)
+    description = StrictCharField(required=False, allow_blank=True, max_length=65536)
 
     def to_internal_value(self, data):
         if isinstance(data, dict):

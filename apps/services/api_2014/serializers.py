@@ -6,7 +6,15 @@ from django.conf import settings
 from rest_framework import serializers
 
 from apps.containers.links import container_link_variables, env_prefix
-from apps.core.fields import Rfc2822DateTimeField
+from apps.core.fields import (
+    PortNumberField,
+    Rfc2822DateTimeField,
+    StrictCharField,
+    StrictChoiceField,
+    StrictIntegerField,
+    StrictListField,
+    StrictSerializer,
+)
 from apps.core.images import parse_image_reference
 from apps.core.serializers import ReadSerializer
 from apps.core.uris import application_uri, container_uri
@@ -101,14 +109,14 @@ class ApplicationDetailSerializer(ApplicationSerializer):
 # ---------------------------------------------------------------- input
 
 
-class PortInSerializer(serializers.Serializer):
-    protocol = serializers.ChoiceField(choices=Protocol.choices, default=Protocol.TCP)
-    inner_port = serializers.IntegerField(min_value=1, max_value=65535)
+class PortInSerializer(StrictSerializer):
+    protocol = StrictChoiceField(choices=Protocol.choices, default=Protocol.TCP)
+    inner_port = PortNumberField()
 
 
-class EnvVarInSerializer(serializers.Serializer):
-    key = serializers.CharField(max_length=255)
-    value = serializers.CharField(allow_blank=True, max_length=65536)
+class EnvVarInSerializer(StrictSerializer):
+    key = StrictCharField(max_length=255)
+    value = StrictCharField(allow_blank=True, max_length=65536)
 
     def validate_key(self, key):
         if not ENV_KEY_PATTERN.match(key):
@@ -131,21 +139,21 @@ def _validate_target(value):
     return value
 
 
-class ApplicationCreateSerializer(serializers.Serializer):
-    image = serializers.CharField(max_length=255)
-    name = serializers.CharField(required=False, max_length=64)
-    container_size = serializers.ChoiceField(choices=ContainerSize.choices, default=ContainerSize.XS)
-    target_num_containers = serializers.IntegerField(min_value=0, default=1, validators=[_validate_target])
-    run_command = serializers.CharField(required=False, allow_blank=True, default="", max_length=4096)
-    entrypoint = serializers.CharField(required=False, allow_blank=True, default="", max_length=4096)
+class ApplicationCreateSerializer(StrictSerializer):
+    image = StrictCharField(max_length=255)
+    name = StrictCharField(required=False, max_length=64)
+    container_size = StrictChoiceField(choices=ContainerSize.choices, default=ContainerSize.XS)
+    target_num_containers = StrictIntegerField(min_value=0, default=1, validators=[_validate_target])
+    run_command = StrictCharField(required=False, allow_blank=True, default="", max_length=4096)
+    entrypoint = StrictCharField(required=False, allow_blank=True, default="", max_length=4096)
     container_ports = PortInSerializer(many=True, required=False)
     container_envvars = EnvVarInSerializer(many=True, required=False, default=list)
-    linked_to_application = serializers.ListField(child=serializers.CharField(), required=False, default=list)
-    autorestart = serializers.ChoiceField(choices=RecoveryPolicy.choices, default=RecoveryPolicy.OFF)
-    autoreplace = serializers.ChoiceField(choices=RecoveryPolicy.choices, default=RecoveryPolicy.OFF)
-    autodestroy = serializers.ChoiceField(choices=RecoveryPolicy.choices, default=RecoveryPolicy.OFF)
-    roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices), required=False, default=list)
-    web_public_dns = serializers.CharField(required=False, allow_null=True, allow_blank=True, default=None)
+    linked_to_application = StrictListField(child=StrictCharField(), required=False, default=list)
+    autorestart = StrictChoiceField(choices=RecoveryPolicy.choices, default=RecoveryPolicy.OFF)
+    autoreplace = StrictChoiceField(choices=RecoveryPolicy.choices, default=RecoveryPolicy.OFF)
+    autodestroy = StrictChoiceField(choices=RecoveryPolicy.choices, default=RecoveryPolicy.OFF)
+    roles = StrictListField(child=StrictChoiceField(choices=Role.choices), required=False, default=list)
+    web_public_dns = StrictCharField(required=False, allow_null=True, allow_blank=True, default=None)
 
     def validate_image(self, value):
         reference = parse_image_reference(value)
@@ -214,14 +222,14 @@ class ApplicationCreateSerializer(serializers.Serializer):
         return data
 
 
-class ApplicationUpdateSerializer(serializers.Serializer):
+class ApplicationUpdateSerializer(StrictSerializer):
     """PATCH: scale, custom domain, crash-recovery flags. Anything else is refused, not silently ignored."""
 
-    target_num_containers = serializers.IntegerField(min_value=0, required=False, validators=[_validate_target])
-    web_public_dns = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    autorestart = serializers.ChoiceField(choices=RecoveryPolicy.choices, required=False)
-    autoreplace = serializers.ChoiceField(choices=RecoveryPolicy.choices, required=False)
-    autodestroy = serializers.ChoiceField(choices=RecoveryPolicy.choices, required=False)
+    target_num_containers = StrictIntegerField(min_value=0, required=False, validators=[_validate_target])
+    web_public_dns = StrictCharField(required=False, allow_null=True, allow_blank=True)
+    autorestart = StrictChoiceField(choices=RecoveryPolicy.choices, required=False)
+    autoreplace = StrictChoiceField(choices=RecoveryPolicy.choices, required=False)
+    autodestroy = StrictChoiceField(choices=RecoveryPolicy.choices, required=False)
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
@@ -243,8 +251,8 @@ class ApplicationUpdateSerializer(serializers.Serializer):
         return value
 
 
-class RedeploySerializer(serializers.Serializer):
-    tag = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=128)
+class RedeploySerializer(StrictSerializer):
+    tag = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=128)
 
     def validate_tag(self, value):
         if value and not re.match(r"^[\w][\w.-]{0,127}$", value):
