@@ -27,6 +27,8 @@ def asgi_command(port: int) -> list[str]:
         "127.0.0.1",
         "--port",
         str(port),
+        "--ws",
+        "websockets",
         "--lifespan",
         "off",
         "--no-access-log",
