@@ -20,7 +20,7 @@ from apps.services.choices import TRANSITIONAL as APPLICATION_TRANSITIONAL
 from apps.services.choices import RecoveryPolicy, ServiceState
 from apps.services.models import Service
 
-from . import converge
+from . import converge, nodes
 from .driver import NodeUnreachable, driver_for
 from .driver.base import LABEL_CONTAINER
 
@@ -81,6 +81,7 @@ def reconcile_node(node: Node) -> None:
         logger.warning("node %s unreachable: %s", node.name, exc)
         return
     converge.mark_node(node, reachable=True)
+    nodes.refresh_facts(node, driver)  # an engine upgraded in place shows its new version
     by_uuid = {info.labels.get(LABEL_CONTAINER, ""): info for info in infos}
 
     settled = Container.objects.filter(node=node, state__in=[C.RUNNING, C.STOPPED]).only("uuid", "state", "docker_id")

@@ -6,13 +6,18 @@ from django.db.models import Count, Q
 from apps.containers.choices import ContainerState
 from apps.nodes.models import Node, NodeState
 
+from .nodes import refresh_facts
+
 
 def ensure_default_node() -> Node:
-    """The engine at DOCKER_HOST is always a node, registered the first time anyone asks."""
-    node, _ = Node.objects.get_or_create(
+    """The engine at DOCKER_HOST is always a node, registered the first time anyone asks (with its facts,
+    when the engine answers; otherwise the next sweep reads them)."""
+    node, created = Node.objects.get_or_create(
         docker_host=settings.DOCKER_HOST,
         defaults={"name": "default", "publish_address": settings.TUTUM_PUBLISH_ADDRESS},
     )
+    if created:
+        refresh_facts(node)
     return node
 
 

@@ -9,6 +9,7 @@ from apps.images.urls import urlpatterns as image_urls
 from apps.nodes.views import NodeViewSet
 from apps.services.api.views import ServiceViewSet
 from apps.services.api_2014.views import ApplicationViewSet
+from apps.stacks.api import StackViewSet
 
 # Every route answers with or without its trailing slash: no redirect that would drop a POST body.
 # (DRF turns any `trailing_slash` argument into "/" or "", so the optional slash is set afterwards.)
@@ -18,6 +19,7 @@ router.register("application", ApplicationViewSet, basename="application")
 router.register("service", ServiceViewSet, basename="service")
 router.register("container", ContainerViewSet, basename="container")
 router.register("node", NodeViewSet, basename="node")
+router.register("stack", StackViewSet, basename="stack")
 
 api_v1 = [
     re_path(r"^auth/?$", AuthView.as_view(), name="auth"),

@@ -1,16 +1,34 @@
-from drf_spectacular.utils import extend_schema, inline_serializer
+from django.db.models import Prefetch
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from apps.core.logs import read_logs
 from apps.core.schema import error_response
 from apps.core.views import CachedListMixin, OwnedResourceViewSet
+from apps.services.models import ServiceLink
 
 from . import services
+from .choices import ContainerState
 from .filters import ContainerFilter
 from .models import Container
 from .serializers import ContainerDetailSerializer, ContainerSerializer
+
+REUSE_VOLUMES = OpenApiParameter(
+    "reuse_volumes", OpenApiTypes.STR, enum=["True", "False", "true", "false"], description="Default True."
+)
+
+
+def reuse_volumes(request) -> bool:
+    """`?reuse_volumes=True|False` as the final SDK sends it (Python's booleans through requests), or
+    `true|false` as Tutum documented it; absent means True."""
+    value = request.query_params.get("reuse_volumes", "true")
+    if value not in ("True", "False", "true", "false"):
+        raise ValidationError({"reuse_volumes": [f"Expected True or False, got {value!r}."]})
+    return value.lower() == "true"
 
 
 class ContainerViewSet(CachedListMixin, OwnedResourceViewSet):
@@ -23,7 +41,15 @@ class ContainerViewSet(CachedListMixin, OwnedResourceViewSet):
         queryset = Container.objects.owned_by(user).select_related("service__owner", "node").with_port_list()
         if self.action == "list":
             return queryset.visible_in_lists()
-        return queryset.prefetch_related("envvars", "service__linked_to", "service__linked_from")
+        linked = Container.objects.exclude(state=ContainerState.TERMINATED).select_related("service__owner")
+        return queryset.prefetch_related(
+            "envvars",
+            "service__linked_to",
+            "service__linked_from",
+            "service__bindings",
+            Prefetch("service__links_out", queryset=ServiceLink.objects.select_related("to_service")),
+            Prefetch("service__links_out__to_service__containers", queryset=linked.with_port_list()),
+        )
 
     @extend_schema(request=None, responses={202: ContainerDetailSerializer})
     def destroy(self, request, uuid=None):
@@ -38,6 +64,13 @@ class ContainerViewSet(CachedListMixin, OwnedResourceViewSet):
     @action(detail=True, methods=["post"])
     def stop(self, request, uuid=None):
         return self.accepted(services.stop_container(self.get_object()))
+
+    @extend_schema(request=None, parameters=[REUSE_VOLUMES], responses={202: ContainerDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def redeploy(self, request, uuid=None):
+        """Replace the container by a new one of its service's current definition, under the same name."""
+        reuse = reuse_volumes(request)
+        return self.accepted(services.redeploy_container(self.get_object(), reuse_volumes=reuse))
 
     @extend_schema(
         responses={

@@ -52,6 +52,8 @@ def _watched() -> list[Watched]:
         Watched("nodes.Node", "0", columns=("name", "state")),
         # public_dns ends with the username.
         Watched("auth.User", "{row}.id", columns=("username",)),
+        # Container lists are filtered by their service's stack name (`service__stack__name`).
+        Watched("stacks.Stack", "{row}.owner_id", columns=("name",)),
     ]
 
 

@@ -117,6 +117,19 @@ class ImageInfo:
 
 
 @dataclass(frozen=True)
+class EngineInfo:
+    """What an engine says about itself (`docker info`): the facts a node shows."""
+
+    docker_version: str
+    graph_driver: str
+    exec_driver: str
+    cpus: int
+    memory_mb: int
+    # GB of the storage driver's data space, when the driver tells (devicemapper); otherwise None.
+    disk_gb: int | None = None
+
+
+@dataclass(frozen=True)
 class ContainerEvent:
     container_id: str
     action: str
@@ -149,6 +162,7 @@ class Driver(Protocol):
     container and removing a missing one succeed."""
 
     def ping(self) -> None: ...
+    def info(self) -> EngineInfo: ...
     def create(self, spec: ContainerSpec) -> str: ...
     def start(self, container_id: str) -> None: ...
     def stop(self, container_id: str, timeout: int) -> None: ...

@@ -1,5 +1,6 @@
 """The docker-py implementation of the driver. The only module that imports docker."""
 
+import re
 import socket
 import threading
 import time
@@ -17,6 +18,7 @@ from .base import (
     ContainerInfo,
     ContainerSpec,
     DriverError,
+    EngineInfo,
     ImageInfo,
     Mount,
     NameConflict,
@@ -44,6 +46,20 @@ def _split_image(image: str) -> tuple[str, str]:
     if not repository or "/" in tag:
         return image, "latest"
     return repository, tag
+
+
+_SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "pb": 10**15}
+
+
+def _size_gb(text: str | None) -> int | None:
+    """GB of a size as `docker info` prints it ("107.4 GB", "1.1TB"); None when absent or unreadable."""
+    match = re.fullmatch(r"\s*([0-9.]+)\s*([kmgtp]?b)\s*", (text or "").lower())
+    if match is None:
+        return None
+    try:
+        return round(float(match[1]) * _SIZE_UNITS[match[2]] / 10**9)
+    except ValueError:
+        return None
 
 
 def _reason(exc: Exception) -> str:
@@ -76,6 +92,20 @@ class DockerDriver:
 
     def ping(self) -> None:
         self._call(self.api.ping)
+
+    def info(self) -> EngineInfo:
+        """The engine's version, storage and execution drivers, CPUs and memory; NodeUnreachable if it is down."""
+        data = self._call(self.api.info)
+        status = dict(tuple(pair[:2]) for pair in data.get("DriverStatus") or () if len(pair) >= 2)
+        return EngineInfo(
+            docker_version=data.get("ServerVersion") or "",
+            graph_driver=data.get("Driver") or "",
+            # Engines since 1.11 have no execution driver (they run containers through a runtime, runc).
+            exec_driver=data.get("ExecutionDriver") or data.get("DefaultRuntime") or "",
+            cpus=int(data.get("NCPU") or 0),
+            memory_mb=int(data.get("MemTotal") or 0) // (1024 * 1024),
+            disk_gb=_size_gb(status.get("Data Space Total")),
+        )
 
     def create(self, spec: ContainerSpec) -> str:
         host_network = spec.network_mode == "host"

@@ -85,6 +85,42 @@ CONTAINER_DETAIL_KEYS = CONTAINER_LIST_KEYS | {
 CONTAINER_PORT_KEYS = {"container", "inner_port", "outer_port", "protocol"}
 CONTAINER_ENVVAR_KEYS = {"container", "key", "value"}
 
+# The container resource is shared by both generations: it carries the 2014 keys above and, beside them,
+# the 2015 ones (Tutum's API documentation of December 2015, "Container"). The detail adds links and volumes.
+CONTAINER_2015_KEYS = {
+    "service",
+    "node",
+    "private_ip",
+    "synchronized",
+    "last_metric",
+    "labels",
+    "working_dir",
+    "user",
+    "hostname",
+    "domainname",
+    "mac_address",
+    "cgroup_parent",
+    "tty",
+    "stdin_open",
+    "dns",
+    "dns_search",
+    "cap_add",
+    "cap_drop",
+    "devices",
+    "extra_hosts",
+    "security_opt",
+    "cpu_shares",
+    "cpuset",
+    "memory",
+    "memory_swap",
+    "privileged",
+    "read_only",
+    "net",
+    "pid",
+}
+CONTAINER_2015_DETAIL_KEYS = CONTAINER_2015_KEYS | {"bindings", "linked_to_container"}
+CONTAINER_2015_PORT_KEYS = {"port_name", "uri_protocol", "endpoint_uri", "published"}
+
 DATETIME_FIELDS = ("deployed_datetime", "destroyed_datetime", "started_datetime", "stopped_datetime")
 # `Sun, 6 Apr 2014 17:59:42 +0000`: English names, day not zero-padded, UTC.
 RFC2822 = re.compile(
@@ -171,6 +207,8 @@ def woken(callbacks) -> list[tuple[str, list[str]]]:
     sent = []
     for callback in callbacks:
         nonlocals = inspect.getclosurevars(callback).nonlocals
+        if "task_name" not in nonlocals:
+            continue  # not a wake(): e.g. a stack following its services (apps/stacks/signals.py)
         sent.append((nonlocals["task_name"], [str(a) for a in nonlocals["args"]]))
     return sent
 

@@ -9,6 +9,7 @@ from apps.services.models import Service
 
 from .app_support import (
     AS,
+    CONTAINER_2015_DETAIL_KEYS,
     CONTAINER_DETAIL_KEYS,
     CS,
     EXTRA_KEYS,
@@ -55,7 +56,7 @@ def test_start_a_stopped_container(api, container, django_capture_on_commit_call
         response = api.post(f"{container_uri(container)}start/")
     assert response.status_code == 202, response.content
     body = response.json()
-    assert set(body) == CONTAINER_DETAIL_KEYS | EXTRA_KEYS
+    assert set(body) == CONTAINER_DETAIL_KEYS | EXTRA_KEYS | CONTAINER_2015_DETAIL_KEYS
     assert body["state"] == "Starting"
     assert body["uuid"] == str(container.uuid)
     container.refresh_from_db()
@@ -84,7 +85,7 @@ def test_stop_a_running_container(api, container, django_capture_on_commit_callb
         response = api.post(f"{container_uri(container)}stop/")
     assert response.status_code == 202
     body = response.json()
-    assert set(body) == CONTAINER_DETAIL_KEYS | EXTRA_KEYS
+    assert set(body) == CONTAINER_DETAIL_KEYS | EXTRA_KEYS | CONTAINER_2015_DETAIL_KEYS
     assert body["state"] == "Stopping"
     assert dict(container.service.containers.values_list("number", "state")) == {
         1: CS.RUNNING,
@@ -144,7 +145,7 @@ def test_terminate_a_container_lowers_the_application_target_by_one(
         response = api.delete(container_uri(container))
     assert response.status_code == 202, response.content
     body = response.json()
-    assert set(body) == CONTAINER_DETAIL_KEYS | EXTRA_KEYS
+    assert set(body) == CONTAINER_DETAIL_KEYS | EXTRA_KEYS | CONTAINER_2015_DETAIL_KEYS
     assert body["state"] == "Terminating"
     app.refresh_from_db()
     assert app.target_num_containers == 2

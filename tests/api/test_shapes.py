@@ -18,6 +18,9 @@ from .app_support import (
     APPLICATION_LIST_KEYS,
     APPLICATION_PORT_KEYS,
     AS,
+    CONTAINER_2015_DETAIL_KEYS,
+    CONTAINER_2015_KEYS,
+    CONTAINER_2015_PORT_KEYS,
     CONTAINER_DETAIL_KEYS,
     CONTAINER_ENVVAR_KEYS,
     CONTAINER_LIST_KEYS,
@@ -123,16 +126,17 @@ def test_container_list_objects_have_the_keys_of_the_spec_example(api, web):
     objects = _objects(api, CONTAINERS)
     assert _names(objects) == ["db-1", "web-1", "web-2"]
     for container in objects:
-        assert set(container) == CONTAINER_LIST_KEYS | EXTRA_KEYS
+        # Every key of the 2014 example, and the 2015 container's beside them (both clients ignore the others').
+        assert set(container) == CONTAINER_LIST_KEYS | EXTRA_KEYS | CONTAINER_2015_KEYS
         for port in container["container_ports"]:
-            assert set(port) == CONTAINER_PORT_KEYS
+            assert set(port) == CONTAINER_PORT_KEYS | CONTAINER_2015_PORT_KEYS
     first = web.containers.get(number=1)
     (item,) = [c for c in objects if c["unique_name"] == "web-1"]
     assert item["application"] == app_uri(web)
     assert item["resource_uri"] == container_uri(first) and item["uuid"] == str(first.uuid)
     assert item["name"] == "web"
     assert item["public_dns"] == f"web-1-alice.{django_settings.TUTUM_PUBLIC_DOMAIN}"
-    assert item["container_ports"] == [
+    assert [{key: port[key] for key in CONTAINER_PORT_KEYS} for port in item["container_ports"]] == [
         {
             "container": container_uri(first),
             "inner_port": 80,
@@ -151,7 +155,7 @@ def test_container_detail_has_the_keys_of_the_spec_example(api, web):
     response = api.get(container_uri(first))
     assert response.status_code == 200
     container = response.json()
-    assert set(container) == CONTAINER_DETAIL_KEYS | EXTRA_KEYS
+    assert set(container) == CONTAINER_DETAIL_KEYS | EXTRA_KEYS | CONTAINER_2015_DETAIL_KEYS
     uri = container_uri(first)
     assert container["container_envvars"] == [{"container": uri, "key": "ROLE", "value": "c1"}]
     assert [set(e) for e in container["container_envvars"]] == [CONTAINER_ENVVAR_KEYS]

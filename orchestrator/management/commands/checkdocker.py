@@ -1,11 +1,12 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from orchestrator.driver import DriverError, driver_for
+from orchestrator.nodes import refresh_facts
 from orchestrator.scheduler import ensure_default_node
 
 
 class Command(BaseCommand):
-    help = "Register the default node and say plainly whether its Docker engine answers."
+    help = "Register the default node, read its engine's facts and say plainly whether the engine answers."
 
     def handle(self, **options):
         node = ensure_default_node()
@@ -13,4 +14,5 @@ class Command(BaseCommand):
             driver_for(node).ping()
         except DriverError as exc:
             raise CommandError(f"Docker is unreachable at {node.docker_host}: {exc}") from None
-        self.stdout.write(f"Docker answers at {node.docker_host}")
+        refresh_facts(node)
+        self.stdout.write(f"Docker {node.docker_version} answers at {node.docker_host}")
