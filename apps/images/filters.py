@@ -16,7 +16,8 @@ class FlexibleBooleanField(forms.Field):
             return True
         if text in self.FALSE:
             return False
-        raise forms.ValidationError(f"{value!r} is not a boolean; use true or false.")
+        # The value goes in as a parameter: django-filter %-formats every message, so a `%` in it would raise.
+        raise forms.ValidationError("%(value)r is not a boolean; use true or false.", params={"value": value})
 
 
 class FlexibleBooleanFilter(django_filters.Filter):

@@ -20,3 +20,11 @@ def test_the_largest_offset_allowed_is_an_empty_page(api, user):
 
     assert response.status_code == 200, response.content
     assert response.json()["objects"] == []
+
+
+@pytest.mark.parametrize("flag", ["starred", "base_image", "is_private_image"])
+def test_a_boolean_filter_holding_a_percent_sign_is_a_400_naming_it(api, user, flag):
+    response = api.get(f"/api/v1/image/?{flag}=100%25")
+
+    assert response.status_code == 400, response.content
+    assert response.json()["fields"] == {flag: ["'100%' is not a boolean; use true or false."]}
