@@ -5,6 +5,10 @@ from datetime import UTC, datetime
 # Fixed English names: strftime's %a/%b follow the process locale.
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# What format_rfc2822 writes, for the OpenAPI schema.
+RFC2822_PATTERN = (
+    rf"^({'|'.join(_DAYS)}), [1-9][0-9]? ({'|'.join(_MONTHS)}) [0-9]{{4}} [0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}} \+0000$"
+)
 
 
 def format_rfc2822(value: datetime | None) -> str | None:

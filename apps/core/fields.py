@@ -12,16 +12,17 @@ import re
 from collections.abc import Mapping
 
 from django.core.exceptions import ImproperlyConfigured
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 from rest_framework.settings import api_settings
 
-from .datetimes import format_rfc2822
+from .datetimes import RFC2822_PATTERN, format_rfc2822
 
 
-@extend_schema_field(OpenApiTypes.STR)
+@extend_schema_field(
+    {"type": "string", "nullable": True, "pattern": RFC2822_PATTERN, "example": "Sun, 6 Apr 2014 17:59:42 +0000"}
+)
 class Rfc2822DateTimeField(serializers.ReadOnlyField):
     def to_representation(self, value):
         return format_rfc2822(value)
