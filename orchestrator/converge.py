@@ -124,8 +124,9 @@ def apply_image_defaults(service: Service) -> None:
                 )
         locked.run_command = locked.run_command or shlex.join(image.command)
         locked.entrypoint = locked.entrypoint or shlex.join(image.entrypoint)
+        locked.image_envvars = dict(image.env)
         locked.image_defaults_applied = True
-        locked.save(update_fields=["run_command", "entrypoint", "image_defaults_applied", "modified"])
+        locked.save(update_fields=["run_command", "entrypoint", "image_envvars", "image_defaults_applied", "modified"])
 
 
 # ---------------------------------------------------------------- containers

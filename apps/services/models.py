@@ -66,6 +66,8 @@ class Service(UuidModel):
     image_repository = models.CharField(max_length=255)
     image_tag_name = models.CharField(max_length=128, default="latest")
     image_defaults_applied = models.BooleanField(default=False)
+    # The image's own ENV, read when its defaults were applied: the first of a container's variables.
+    image_envvars = models.JSONField(default=dict, blank=True)
     # The 2014 size; `memory` and `cpu_shares` are what Docker gets (a size sets both, see choices).
     container_size = models.CharField(max_length=2, choices=ContainerSize.choices, default=ContainerSize.XS)
     memory = models.PositiveIntegerField(null=True, blank=True, help_text="MB; null: no limit.")

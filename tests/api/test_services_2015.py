@@ -114,7 +114,7 @@ def test_create_as_the_final_cli_sends_it_records_a_service_not_running(created)
             "endpoint_uri": None,
         }
     ]
-    assert created["container_envvars"] == [{"key": "K", "value": "V", "origin": "USER"}]
+    assert created["container_envvars"] == [{"key": "K", "value": "V", "origin": "user"}]
     assert created["autorestart"] == "ALWAYS"
     assert created["resource_uri"] == f"/api/v1/service/{created['uuid']}/"
     assert created["image_name"] == "tutum/hello-world:latest"
@@ -213,7 +213,7 @@ def test_patch_of_a_container_field_leaves_a_running_service_unsynchronized_unti
     assert response.status_code == 200, response.content
     body = response.json()
     assert (body["synchronized"], body["image_name"]) == (False, "tutum/hello-world:v2")
-    assert body["container_envvars"] == [{"key": "A", "value": "1", "origin": "USER"}]
+    assert body["container_envvars"] == [{"key": "A", "value": "1", "origin": "user"}]
     redeployed = api.post(f"{uri}redeploy/?reuse_volumes=False")
     assert redeployed.status_code == 202, redeployed.content
     assert (redeployed.json()["synchronized"], redeployed.json()["state"]) == (True, "Redeploying")

@@ -154,7 +154,7 @@ class ServiceDetailSerializer(ServiceSerializer):
 
     @extend_schema_field({"type": "array", "items": {"type": "object"}})
     def get_container_envvars(self, service) -> list:
-        return [{"key": e.key, "value": e.value, "origin": "USER"} for e in service.envvars.all()]
+        return [{"key": e.key, "value": e.value, "origin": "user"} for e in service.envvars.all()]
 
     def get_link_variables(self, service) -> dict[str, str]:
         variables: dict[str, str] = {}
@@ -165,9 +165,8 @@ class ServiceDetailSerializer(ServiceSerializer):
 
     @extend_schema_field({"type": "array", "items": {"type": "object"}})
     def get_calculated_envvars(self, service) -> list:
-        """What each new container is given (`tutum service env list`): the service's own variables, then
-        those this server adds; the link variables of running containers are on each container."""
-        own = [{"origin": "USER", "key": e.key, "value": e.value} for e in service.envvars.all()]
+        """What each new container is given (`tutum service env list`), later entries winning: the image's
+        ENV, the service's own variables, then those this server adds. Link variables are on each container."""
         api = settings.TUTUM_API_URL
         tutum = {
             "TUTUM_SERVICE_API_URI": service_uri(service.uuid),
@@ -177,7 +176,11 @@ class ServiceDetailSerializer(ServiceSerializer):
             "TUTUM_REST_HOST": api,
             "TUTUM_STREAM_HOST": settings.TUTUM_STREAM_HOST,
         }
-        return own + [{"origin": "TUTUM", "key": key, "value": value} for key, value in tutum.items()]
+        return (
+            [{"origin": "image", "key": key, "value": value} for key, value in service.image_envvars.items()]
+            + [{"origin": "user", "key": e.key, "value": e.value} for e in service.envvars.all()]
+            + [{"origin": "tutum", "key": key, "value": value} for key, value in tutum.items()]
+        )
 
     @extend_schema_field({"type": "array", "items": {"type": "object"}})
     def get_linked_to_service(self, service) -> list:
