@@ -3,6 +3,7 @@
 import re
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.containers.links import container_link_variables, env_prefix
@@ -19,7 +20,7 @@ from apps.core.images import parse_image_reference
 from apps.core.serializers import ReadSerializer
 from apps.core.uris import application_uri, container_uri
 
-from ..choices import ContainerSize, Protocol, RecoveryPolicy, Role
+from ..choices import ContainerSize, Protocol, RecoveryPolicy, Role, ServiceState
 from ..models import Service
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})$")
@@ -30,15 +31,40 @@ APPLICATION_URI_PATTERN = re.compile(r"^/api/v1/application/(?P<uuid>[0-9a-fA-F-
 
 # ---------------------------------------------------------------- output
 
+# The 2014 face has no `Not running`: a service never started is shown Stopped (Service.legacy_state).
+APPLICATION_STATES = [(value, label) for value, label in ServiceState.choices if value != ServiceState.NOT_RUNNING]
+
+
+def _choice(name: str) -> serializers.ChoiceField:
+    """A service field with its model field's choices (an enum in the schema)."""
+    return serializers.ChoiceField(choices=Service._meta.get_field(name).choices)
+
+
+class ApplicationPortSerializer(serializers.Serializer):
+    """Schema only: an item of `container_ports` (an application's ports are published per container)."""
+
+    application = serializers.CharField()
+    inner_port = serializers.IntegerField()
+    outer_port = serializers.IntegerField(allow_null=True)
+    protocol = serializers.ChoiceField(choices=Protocol.choices)
+
+
+class ApplicationEnvVarSerializer(serializers.Serializer):
+    """Schema only: an item of `container_envvars`."""
+
+    application = serializers.CharField()
+    key = serializers.CharField()
+    value = serializers.CharField()
+
 
 class ApplicationSerializer(ReadSerializer):
     """The list shape of the spec's examples (plus `image_name`, which the mid-2014 CLI prints)."""
 
-    autodestroy = serializers.CharField()
-    autoreplace = serializers.CharField()
-    autorestart = serializers.CharField()
+    autodestroy = _choice("autodestroy")
+    autoreplace = _choice("autoreplace")
+    autorestart = _choice("autorestart")
     container_ports = serializers.SerializerMethodField()
-    container_size = serializers.CharField()
+    container_size = _choice("container_size")
     current_num_containers = serializers.IntegerField()
     deployed_datetime = Rfc2822DateTimeField()
     destroyed_datetime = Rfc2822DateTimeField()
@@ -51,7 +77,7 @@ class ApplicationSerializer(ReadSerializer):
     run_command = serializers.CharField()
     running_num_containers = serializers.IntegerField()
     started_datetime = Rfc2822DateTimeField()
-    state = serializers.CharField(source="legacy_state")
+    state = serializers.ChoiceField(choices=APPLICATION_STATES, source="legacy_state")
     stopped_datetime = Rfc2822DateTimeField()
     stopped_num_containers = serializers.IntegerField()
     target_num_containers = serializers.IntegerField()
@@ -62,6 +88,7 @@ class ApplicationSerializer(ReadSerializer):
     def get_resource_uri(self, app) -> str:
         return application_uri(app.uuid)
 
+    @extend_schema_field(ApplicationPortSerializer(many=True))
     def get_container_ports(self, app) -> list[dict]:
         return [
             {
@@ -80,8 +107,9 @@ class ApplicationDetailSerializer(ApplicationSerializer):
     link_variables = serializers.SerializerMethodField()
     linked_from_application = serializers.SerializerMethodField()
     linked_to_application = serializers.SerializerMethodField()
-    roles = serializers.ListField(child=serializers.CharField())
+    roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices))
 
+    @extend_schema_field(ApplicationEnvVarSerializer(many=True))
     def get_container_envvars(self, app) -> list[dict]:
         uri = application_uri(app.uuid)
         return [{"application": uri, "key": e.key, "value": e.value} for e in app.envvars.all()]
