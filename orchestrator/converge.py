@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.accounts.models import ApiKey
+from apps.actions.recording import finish_container_actions
 from apps.containers import services as container_services
 from apps.containers.choices import TRANSITIONAL, ContainerState, recovery_action
 from apps.containers.links import alias_link_variables, container_link_variables
@@ -151,6 +152,7 @@ def converge_container(uuid: str) -> list[str]:
             break
     if container is None:
         return []
+    finish_container_actions(container.uuid)
     application_services.settle_service(container.service_id)
     follow_up = application_services.next_redeploy_container(container.service_id)
     return [str(follow_up.uuid)] if follow_up else []

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "apps.dashboard",
     "apps.core",
     "apps.accounts",
     "apps.nodes",
@@ -63,6 +64,7 @@ INSTALLED_APPS = [
     "apps.services",
     "apps.containers",
     "apps.images",
+    "apps.actions",
     "orchestrator",
 ]
 
@@ -70,9 +72,12 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # The dashboard's forms (DRF's API views are exempt: they authenticate every request themselves).
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "apps.core.middleware.ApiResponseHeadersMiddleware",
+    "apps.actions.context.ActionContextMiddleware",
 ]
 
 ROOT_URLCONF = "tutumserver.urls"
@@ -127,6 +132,13 @@ USE_I18N = False
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+
+# The dashboard (apps/dashboard): a session after a username and password login, for this long.
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/services/"
+SESSION_COOKIE_AGE = env_int("TUTUM_SESSION_SECONDS", 14 * 24 * 3600)
+# Behind HTTPS, the session and CSRF cookies are sent over HTTPS only.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("TUTUM_SECURE_COOKIES", False)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

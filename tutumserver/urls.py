@@ -4,6 +4,8 @@ from drf_spectacular.views import SpectacularJSONAPIView
 from rest_framework.routers import SimpleRouter
 
 from apps.accounts.views import AuthView
+from apps.actions.api.urls import urlpatterns as trigger_urls
+from apps.actions.api.views import ActionViewSet
 from apps.containers.views import ContainerViewSet
 from apps.images.urls import urlpatterns as image_urls
 from apps.nodes.views import NodeViewSet
@@ -15,6 +17,7 @@ from apps.stacks.api import StackViewSet
 # (DRF turns any `trailing_slash` argument into "/" or "", so the optional slash is set afterwards.)
 router = SimpleRouter()
 router.trailing_slash = "/?"
+router.register("action", ActionViewSet, basename="action")
 router.register("application", ApplicationViewSet, basename="application")
 router.register("service", ServiceViewSet, basename="service")
 router.register("container", ContainerViewSet, basename="container")
@@ -29,6 +32,7 @@ api_v1 = [
         SpectacularJSONAPIView.as_view(authentication_classes=[], permission_classes=[]),
         name="schema",
     ),
+    *trigger_urls,
     *router.urls,
     *image_urls,
 ]

@@ -3,6 +3,8 @@
 from django.db import transaction
 from django.utils import timezone
 
+from apps.actions.choices import ActionName, TargetKind
+from apps.actions.recording import records
 from apps.core.dispatch import wake
 from apps.core.exceptions import UnsuitableState
 from apps.core.transitions import compare_and_set
@@ -34,6 +36,7 @@ def _move(container: Container, operation: str, new_state: str) -> Container:
     return container
 
 
+@records(ActionName.CONTAINER_START, TargetKind.CONTAINER, retryable=True)
 @transaction.atomic
 def start_container(container: Container) -> Container:
     container, service = _locked(container)
@@ -42,12 +45,14 @@ def start_container(container: Container) -> Container:
     return _move(container, "start", C.STARTING)
 
 
+@records(ActionName.CONTAINER_STOP, TargetKind.CONTAINER, retryable=True)
 @transaction.atomic
 def stop_container(container: Container) -> Container:
     container, _ = _locked(container)
     return _move(container, "stop", C.STOPPING)
 
 
+@records(ActionName.CONTAINER_REDEPLOY, TargetKind.CONTAINER, retryable=True)
 @transaction.atomic
 def redeploy_container(container: Container, reuse_volumes: bool = True) -> Container:
     """Replace one container by a new one of the service's current definition, under the same name; with
@@ -68,6 +73,7 @@ def redeploy_container(container: Container, reuse_volumes: bool = True) -> Cont
     return container
 
 
+@records(ActionName.CONTAINER_TERMINATE, TargetKind.CONTAINER, retryable=True)
 @transaction.atomic
 def terminate_container(container: Container) -> Container:
     """Terminate one container and lower its service's target by one, so it is not replaced."""

@@ -11,6 +11,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from apps.accounts.models import ApiKey
+from apps.actions.choices import ActionName, TargetKind
+from apps.actions.recording import finishes_service_actions, records
 from apps.containers.choices import TRANSITIONAL as CONTAINER_TRANSITIONAL
 from apps.containers.choices import ContainerState
 from apps.containers.models import Container, ContainerPort
@@ -165,6 +167,7 @@ def _set_related(service: Service, data: dict) -> None:
         ServiceBinding.objects.bulk_create(ServiceBinding(service=service, **b) for b in data["bindings"])
 
 
+@records(ActionName.SERVICE_CREATE, TargetKind.SERVICE)
 @transaction.atomic
 def create_service(owner, data: dict, start: bool = True) -> Service:
     """Record a new service. With `start` (the 2014 create) its containers are recorded `Starting` at once
@@ -197,6 +200,7 @@ def create_service(owner, data: dict, start: bool = True) -> Service:
     return service
 
 
+@records(ActionName.SERVICE_UPDATE, TargetKind.SERVICE)
 @transaction.atomic
 def update_service(service: Service, data: dict, scale: bool = True) -> Service:
     """PATCH. A new target scales at once with `scale` (2014); otherwise it waits for `scale_service` (2015).
@@ -234,6 +238,7 @@ def _scale(service: Service) -> None:
     wake(CONVERGE_SERVICE, service.uuid)
 
 
+@records(ActionName.SERVICE_SCALE, TargetKind.SERVICE, retryable=True)
 @transaction.atomic
 def scale_service(service: Service) -> Service:
     """2015 `scale/`: apply the target a PATCH recorded."""
@@ -247,6 +252,7 @@ def scale_service(service: Service) -> Service:
     return service
 
 
+@records(ActionName.SERVICE_START, TargetKind.SERVICE, retryable=True)
 @transaction.atomic
 def start_service(service: Service) -> Service:
     service = _locked(service)
@@ -260,6 +266,7 @@ def start_service(service: Service) -> Service:
     return service
 
 
+@records(ActionName.SERVICE_STOP, TargetKind.SERVICE, retryable=True)
 @transaction.atomic
 def stop_service(service: Service) -> Service:
     service = _locked(service)
@@ -272,6 +279,7 @@ def stop_service(service: Service) -> Service:
     return service
 
 
+@records(ActionName.SERVICE_TERMINATE, TargetKind.SERVICE, retryable=True)
 @transaction.atomic
 def terminate_service(service: Service) -> Service:
     service = _locked(service)
@@ -282,6 +290,7 @@ def terminate_service(service: Service) -> Service:
     return service
 
 
+@records(ActionName.SERVICE_REDEPLOY, TargetKind.SERVICE, retryable=True)
 @transaction.atomic
 def redeploy_service(service: Service, tag: str | None = None, reuse_volumes: bool = True) -> Service:
     """Replace every container, one at a time, by a new one from the (re)pulled image; names are kept.
@@ -357,6 +366,7 @@ def settle_service(service_pk: int) -> Service | None:
 
 
 @transaction.atomic
+@finishes_service_actions
 def _settle_service(service_pk: int) -> Service | None:
     service = Service.objects.select_for_update().filter(pk=service_pk).first()
     if service is None or service.state == S.TERMINATED:
