@@ -1,5 +1,6 @@
-"""/api/v1/stack/ in the 2015 shape, read-only for now: `tutum service ps` and `container ps` list the
-stacks to name the services' and containers' stacks, `stack list` and `stack inspect` show them."""
+"""/api/v1/stack/ in the 2015 shape: `tutum service ps` and `container ps` list the stacks to name the
+services' and containers' stacks, `stack list` and `stack inspect` show them. The writes (create, PATCH,
+start, stop, redeploy, DELETE, export) are in api_actions.py."""
 
 import django_filters
 from django.db.models import Prefetch

@@ -12,7 +12,11 @@ class StackQuerySet(RetainedQuerySet):
 
 
 class Stack(UuidModel):
-    """A named set of services deployed from one stack file."""
+    """A named set of services deployed from one stack file.
+
+    `state` is read off its services (apps/stacks/services.py `derive_state`) and recorded here whenever one
+    of them is saved; only Terminating comes from the stack itself (a DELETE).
+    """
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stacks")
     name = models.CharField(max_length=64)
@@ -20,6 +24,8 @@ class Stack(UuidModel):
     state = models.CharField(max_length=24, choices=StackState.choices, default=StackState.NOT_RUNNING)
     deployed_datetime = models.DateTimeField(null=True, blank=True)
     destroyed_datetime = models.DateTimeField(null=True, blank=True)
+    # Ids of the services a start has still to start, each once the services it links to have settled.
+    waiting = models.JSONField(default=list, blank=True)
 
     objects = StackQuerySet.as_manager()
 

@@ -1,4 +1,5 @@
-"""/api/v1/stack/, read-only for now: `tutum service ps` and `container ps` list it to name stacks."""
+"""/api/v1/stack/ lists and details: `tutum service ps` and `container ps` list it to name stacks (the writes
+are tested in tests/stacks/test_stack_api.py)."""
 
 import uuid
 
@@ -92,10 +93,3 @@ def test_a_terminated_stack_leaves_the_list_after_its_retention(api, user, setti
     Stack.objects.create(owner=user, name="recent", state="Terminated", destroyed_datetime=timezone.now())
     assert [s["name"] for s in objects(api.get(STACKS))] == ["recent"]
     assert api.get(f"{STACKS}{gone.uuid}/").json()["state"] == "Terminated"
-
-
-def test_stacks_are_read_only_for_now(api, user):
-    stack = Stack.objects.create(owner=user, name="shop")
-    assert api.post(STACKS, {"name": "new"}, format="json").status_code == 405
-    assert api.delete(f"{STACKS}{stack.uuid}/").status_code == 405
-    assert Stack.objects.count() == 1
