@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.staticfiles.views import serve as serve_static
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView
 from rest_framework.routers import SimpleRouter
@@ -40,6 +41,10 @@ api_v1 = [
 urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
+    # The dashboard's few vendored files, served by Django itself so the embedded mode needs no web server
+    # in front (a deployment that has one may serve STATIC_ROOT, after collectstatic, instead).
+    re_path(r"^static/(?P<path>.*)$", serve_static, {"insecure": True}),
+    path("", include("apps.dashboard.urls")),
 ]
 
 handler404 = "apps.core.handlers.not_found"
