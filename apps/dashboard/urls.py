@@ -3,7 +3,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from .views import accounts, actions, resources, services
+from .views import accounts, actions, resources, services, stacks
 
 app_name = "dashboard"
 
@@ -24,4 +24,6 @@ urlpatterns = [
     path("containers/", resources.container_list, name="containers"),
     path("nodes/", resources.node_list, name="nodes"),
     path("actions/", actions.action_list, name="actions"),
+    path("stacks/", stacks.stack_list, name="stacks"),
+    path("stacks/<uuid:uuid>/<str:name>/", stacks.stack_action, name="stack_action"),
 ]

@@ -316,3 +316,33 @@ def test_the_action_log_lists_the_users_own_actions_filtered_by_state_and_object
     filtered = browser.get(f"/actions/?object={service.uuid}").content.decode()
     assert filtered.count("Service Update") == 1 and f"/api/v1/service/{service.uuid}/" in filtered
     assert "No actions match." in browser.get("/actions/?state=Failed").content.decode()
+
+
+def test_a_stack_is_created_from_a_pasted_stack_file_or_its_problems_are_shown(browser, user):
+    stack_file = (
+        "web:\n  image: local/httpd\n  target_num_containers: 2\n  links:\n    - db\ndb:\n  image: local/busybox\n"
+    )
+    response = browser.post("/stacks/", {"name": "shop", "stack_file": stack_file})
+    assert response.status_code == 302
+    services = {s.name: s for s in Service.objects.filter(owner=user, stack__name="shop")}
+    assert sorted(services) == ["db", "web"] and services["web"].target_num_containers == 2
+    assert [link.to_service for link in services["web"].links_out.all()] == [services["db"]]
+    page = browser.get("/stacks/").content.decode()
+    assert "shop" in page and 'data-label="State"' in page
+    response = browser.post("/stacks/", {"name": "bad", "stack_file": "web:\n  image: 'Not An Image!'\n"})
+    assert response.status_code == 400
+    assert any("web: image:" in error for error in response.context["form"].errors["stack_file"])
+    response = browser.post("/stacks/", {"name": "worse", "stack_file": "web: [unclosed"})
+    assert response.context["form"].errors["stack_file"][0].startswith("Not YAML:")
+
+
+def test_a_stack_is_started_through_the_stacks_use_case_and_only_by_its_owner(browser, user, other_user):
+    from apps.stacks.services import create_stack
+
+    stack = create_stack(user, "shop", {"web": {"image": "local/httpd"}})
+    theirs = create_stack(other_user, "theirs", {"web": {"image": "local/httpd"}})
+    assert browser.post(f"/stacks/{theirs.uuid}/start/").status_code == 404
+    response = browser.post(f"/stacks/{stack.uuid}/start/", follow=True)
+    assert "Starting stack shop." in response.content.decode()
+    assert Service.objects.get(stack=stack).state == ServiceState.STARTING
+    assert Service.objects.get(stack=theirs).state == ServiceState.NOT_RUNNING
