@@ -25,6 +25,10 @@ class ContainerPortSerializer(serializers.Serializer):
     inner_port = serializers.IntegerField()
     outer_port = serializers.IntegerField(allow_null=True)
     protocol = serializers.ChoiceField(choices=Protocol.choices)
+    port_name = serializers.CharField()
+    uri_protocol = serializers.CharField()
+    endpoint_uri = serializers.CharField(allow_null=True)
+    published = serializers.BooleanField()
 
 
 class ContainerEnvVarSerializer(serializers.Serializer):
@@ -89,8 +93,8 @@ class ContainerSerializer(ReadSerializer):
     memory_swap = serializers.IntegerField(allow_null=True, source="service.memory_swap", help_text="MB")
     privileged = serializers.BooleanField(source="service.privileged")
     read_only = serializers.BooleanField(source="service.read_only")
-    net = serializers.CharField(source="service.net")
-    pid = serializers.CharField(source="service.pid")
+    net = _service_choice("net")
+    pid = _service_choice("pid")
 
     def get_service(self, container) -> str:
         return service_uri(container.service.uuid)
