@@ -40,8 +40,7 @@ def login(request):
             else:
                 start_session(request, user, backend=SESSION_BACKEND)
                 return redirect(_next_url(request))
-    status = 400 if form.errors else 200
-    return render(request, "accounts/login.html", {"form": form, "next": _next_url(request)}, status=status)
+    return render(request, "accounts/login.html", {"form": form, "next": _next_url(request)})
 
 
 @require_POST

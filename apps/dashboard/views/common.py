@@ -15,7 +15,8 @@ PAGE_SIZE = 50
 
 
 def page(view):
-    """A page of a logged-in user. A poll (htmx) whose session ended is sent to the login page as a whole
+    """A page of a logged-in user (a form with errors is answered 200, as Django's form views do: a browser
+    logs every 4xx page as a console error). A poll (htmx) whose session ended is sent to the login page as a whole
     page, not swapped into the part it polls. An object the user does not own is a 404 page, as in the API."""
 
     @functools.wraps(view)

@@ -102,7 +102,8 @@ def service_detail(request, uuid):
 
 
 def _scale_form(service):
-    return ScaleForm(initial={"target_num_containers": service.target_num_containers})
+    # Its own ids: the edit form on the same page has a target field too.
+    return ScaleForm(initial={"target_num_containers": service.target_num_containers}, auto_id="scale_%s")
 
 
 @page
@@ -152,7 +153,7 @@ def service_new(request):
             if service.target_num_containers:
                 run(request, use_cases.start_service, service)
             return redirect("dashboard:service", uuid=service.uuid)
-    return render(request, "services/new.html", {"form": form}, status=400 if form.errors else 200)
+    return render(request, "services/new.html", {"form": form})
 
 
 @page
@@ -172,7 +173,7 @@ def service_edit(request, uuid):
                 run(request, use_cases.redeploy_service, service, done="Redeploying.")
             return redirect("dashboard:service", uuid=service.uuid)
     context = {"service": service, "edit_form": form, "scale_form": _scale_form(service)}
-    return render(request, "services/detail.html", context, status=400)
+    return render(request, "services/detail.html", context)
 
 
 def _back(request, service):

@@ -53,7 +53,7 @@ def stack_list(request):
     stacks = paginate(request, _stacks(request.user))
     template = "stacks/_stack_rows.html" if is_poll(request) else "stacks/list.html"
     context = {"stacks": stacks, "page_obj": stacks, "form": form, "stack_verbs": STACK_VERBS}
-    return render(request, template, context, status=400 if form.errors else 200)
+    return render(request, template, context)
 
 
 STACK_VERBS = [("start", "Start"), ("stop", "Stop"), ("redeploy", "Redeploy")]
