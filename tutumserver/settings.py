@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "apps.services",
     "apps.containers",
     "apps.images",
+    "apps.streams",
     "apps.actions",
     "orchestrator",
 ]
@@ -247,7 +248,11 @@ TUTUM_CHANNEL_LAYER_URL = env_str(
 )
 CHANNEL_LAYERS = {
     "default": (
-        {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [TUTUM_CHANNEL_LAYER_URL]}}
+        {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # The layer blocks 5 s on Redis for each receive: redis-py's default 5 s socket timeout would end it.
+            "CONFIG": {"hosts": [{"address": TUTUM_CHANNEL_LAYER_URL, "socket_timeout": 30}]},
+        }
         if TUTUM_CHANNEL_LAYER_URL
         else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
     )
@@ -259,6 +264,10 @@ TUTUM_STREAM_QUEUE_SIZE = env_int("TUTUM_STREAM_QUEUE_SIZE", 1000)
 TUTUM_STREAM_SLOW_CLIENT_SECONDS = env_int("TUTUM_STREAM_SLOW_CLIENT_SECONDS", 10)
 # How often a follow looks for containers that joined a service, or a stopped container running again.
 TUTUM_STREAM_POLL_SECONDS = float(env_str("TUTUM_STREAM_POLL_SECONDS", "1"))
+# Events are kept this long for a client that reconnects with `?since=<event id>`.
+TUTUM_EVENT_RETENTION_SECONDS = env_int("TUTUM_EVENT_RETENTION_SECONDS", 3600)
+# A subscriber looks back this far for events that committed after others with higher ids.
+TUTUM_EVENT_LOOKBACK_SECONDS = env_int("TUTUM_EVENT_LOOKBACK_SECONDS", 5)
 TUTUM_CONTAINER_SIZES = {
     "XS": (256, 256),
     "S": (512, 512),

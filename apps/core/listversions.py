@@ -9,6 +9,11 @@ On Postgres the triggers are constraint triggers deferred to the commit: the tok
 for the instant before each commit, so two transactions of one owner cannot deadlock on it and workers do
 not queue behind each other's long transactions. SQLite has one writer at a time and plain triggers.
 
+The same triggers write the event stream's record (apps/streams): for a service, container, node or stack, an
+`Event` row (type, create/update/delete, uuid, state, owner) in the transaction of the change, and on Postgres a
+`NOTIFY tutum_events`, sent at commit, which wakes the streams. One record of every change, for the list cache
+and the events alike.
+
 Installed after every `migrate` (post_migrate), so a table that a migration rebuilds (SQLite does that for
 most column changes) gets its triggers back; the database's own token (owner 0) is renewed at the same time,
 which also retires every page cached before the migration or a `flush`.
@@ -30,6 +35,16 @@ class Watched:
     owner: str
     # None: every change; otherwise only an UPDATE where one of these columns changes.
     columns: tuple[str, ...] | None = None
+
+
+# The tables whose changes are events, and the type each event has.
+EVENTS = {
+    "services.Service": "service",
+    "containers.Container": "container",
+    "nodes.Node": "node",
+    "stacks.Stack": "stack",
+}
+NOTIFY_CHANNEL = "tutum_events"
 
 
 def _table(label: str) -> str:
@@ -63,7 +78,7 @@ def install(using: str = "default") -> bool:
     connection = connections[using]
     version_table = _table("core.ListVersion")
     tables = set(connection.introspection.table_names())
-    if not {version_table, *(_table(w.model) for w in _watched())} <= tables:
+    if not {version_table, _table("streams.Event"), *(_table(w.model) for w in _watched())} <= tables:
         return False
     statements = _postgres(version_table) if connection.vendor == "postgresql" else _sqlite(version_table)
     with connection.cursor() as cursor:
@@ -115,6 +130,7 @@ def _postgres(version_table: str) -> list[str]:
                         PERFORM {TRIGGER}_renew(new_owner);
                     END IF;
                 END IF;
+                {_postgres_event(watched)}
                 RETURN NULL;
             END $$ LANGUAGE plpgsql
             """,
@@ -125,6 +141,37 @@ def _postgres(version_table: str) -> list[str]:
             """,
         ]
     return statements
+
+
+def _postgres_event(watched: Watched) -> str:
+    """The event row of a change, after the owner's token is renewed: the token row stays locked until the
+    commit, so one owner's events get their ids in the order their transactions commit."""
+    kind = EVENTS.get(watched.model)
+    if kind is None:
+        return ""
+    columns = f"INSERT INTO {_table('streams.Event')} (owner_id, type, action, resource_uuid, state)"
+    return f"""
+                IF TG_OP = 'DELETE' THEN
+                    IF old_owner IS NOT NULL THEN  -- a container deleted with its service has no owner left
+                        {columns} VALUES (old_owner, '{kind}', 'delete', OLD.uuid, OLD.state);
+                    END IF;
+                ELSIF new_owner IS NOT NULL THEN
+                    {columns} VALUES (new_owner, '{kind}', CASE TG_OP WHEN 'INSERT' THEN 'create' ELSE 'update' END,
+                        NEW.uuid, NEW.state);
+                END IF;
+                PERFORM pg_notify('{NOTIFY_CHANNEL}', '');"""
+
+
+def _sqlite_event(watched: Watched, event: str, row: str) -> str:
+    kind = EVENTS.get(watched.model)
+    if kind is None or (event == "UPDATE" and row == "OLD"):
+        return ""
+    action = {"INSERT": "create", "UPDATE": "update", "DELETE": "delete"}[event]
+    return (
+        f"INSERT INTO {_table('streams.Event')} (owner_id, type, action, resource_uuid, state)"
+        f" SELECT owner, '{kind}', '{action}', {row}.uuid, {row}.state"
+        f" FROM (SELECT {watched.owner.format(row=row)} AS owner) WHERE owner IS NOT NULL;"
+    )
 
 
 def _sqlite(version_table: str) -> list[str]:
@@ -148,7 +195,9 @@ def _sqlite(version_table: str) -> list[str]:
         for event, row_names in rows.items():
             name = f"{TRIGGER}_{table}_{event.lower()}"
             when = f"WHEN {_when(watched)}" if watched.columns else ""
-            body = " ".join(renew(watched.owner.format(row=row)) for row in row_names)
+            body = " ".join(
+                renew(watched.owner.format(row=row)) + _sqlite_event(watched, event, row) for row in row_names
+            )
             statements += [
                 f"DROP TRIGGER IF EXISTS {name}",
                 f"CREATE TRIGGER {name} AFTER {event} ON {table} {when} BEGIN {body} END",

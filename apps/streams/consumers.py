@@ -12,6 +12,7 @@ import json
 import logging
 import shlex
 import threading
+import time
 import uuid as uuid_module
 
 from asgiref.sync import sync_to_async
@@ -25,6 +26,7 @@ from apps.containers.models import Container
 from apps.services.choices import ServiceState
 from apps.services.models import Service
 
+from . import events
 from .auth import authenticate, query_params
 from .logs import ClientQueue, ContainerLogReader, driver_for, log_message, read_tail
 
@@ -66,6 +68,10 @@ def _find_service(user, uuid: str) -> Service | None:
 
 class StreamConsumer(AsyncWebsocketConsumer):
     """Accepts, authenticates, then `open()`s the stream; `disconnect` stops what `open` started."""
+
+    # No channel layer: a stream receives nothing from other processes (its threads and the database's
+    # notifications feed it), and a layer would hold a Redis connection blocked in a read per WebSocket.
+    channel_layer_alias = "none"
 
     async def connect(self):
         self.tasks: list[asyncio.Task] = []
@@ -326,3 +332,50 @@ class ExecConsumer(StreamConsumer):
     async def stop(self):
         if self.session is not None:
             await asyncio.to_thread(self.session.close)
+
+
+@database_sync_to_async
+def _read_events(owner_id: int, after: int, seen: set[int]) -> list[dict]:
+    events.prune_now_and_then()
+    return events.read_events(owner_id, after, seen)
+
+
+class EventsConsumer(StreamConsumer):
+    """`/v1/events`: `{"type": "auth"}` once the credentials are accepted, then every change of the user's
+    services, containers and stacks, and of the nodes, in commit order: `{"type", "action", "resource_uri",
+    "state", "parents"}`, with `uuid` and `id`. `?since=<id>` (beyond Tutum) starts after that event, so a
+    client that reconnects misses nothing still kept (TUTUM_EVENT_RETENTION_SECONDS); without it, the stream
+    starts now."""
+
+    wake = None
+
+    async def open(self):
+        since = query_params(self.scope).get("since", "").strip()
+        # Where the stream starts is fixed before the client hears it is in: a change it makes after that is sent.
+        after = int(since) if since.isdigit() else await database_sync_to_async(events.latest_id)()
+        await self.send_json({"type": "auth"})
+        self.loop = asyncio.get_running_loop()
+        self.wake = asyncio.Event()
+        events.wakeup.subscribe(self.loop, self.wake)
+        self.start_task(self.tail(after))
+
+    async def tail(self, after: int) -> None:
+        seen: dict[int, float] = {}  # id -> when it was sent, for the look-back
+        while True:
+            self.wake.clear()
+            now = time.monotonic()
+            for event_id in [i for i, sent in seen.items() if now - sent > settings.TUTUM_EVENT_LOOKBACK_SECONDS]:
+                del seen[event_id]
+            floor = min([after, *(i - 1 for i in seen)])
+            for message in await _read_events(self.user.pk, floor, set(seen)):
+                await self.send_json(message)
+                seen[message["id"]] = time.monotonic()
+                after = max(after, message["id"])
+            try:
+                await asyncio.wait_for(self.wake.wait(), settings.TUTUM_STREAM_POLL_SECONDS * 5)
+            except TimeoutError:
+                pass
+
+    async def stop(self):
+        if self.wake is not None:
+            events.wakeup.unsubscribe(self.loop, self.wake)
