@@ -1,0 +1,61 @@
+"""The event record is written by the database in the transaction of each change: committed with it, gone
+with a rollback, in the order of the changes."""
+
+import pytest
+from django.db import transaction
+
+from apps.containers.models import Container
+from apps.services.models import Service
+from apps.streams.events import prune_events, read_events
+from apps.streams.models import Event
+from tests.api.app_support import make_application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _events(owner):
+    return [(e.type, e.action, e.state) for e in Event.objects.filter(owner_id=owner.pk).order_by("id")]
+
+
+def test_a_transaction_records_its_changes_in_order_and_a_rollback_records_none(user, other_user):
+    service = make_application(user, "web", state="Starting", containers=1)
+    container = service.containers.get()
+    Event.objects.all().delete()
+
+    with transaction.atomic():
+        Container.objects.filter(pk=container.pk).update(state="Stopping")
+        Service.objects.filter(pk=service.pk).update(state="Stopping")
+        Container.objects.filter(pk=container.pk).update(state="Stopped")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Service.objects.filter(pk=service.pk).update(state="Terminating")
+        raise RuntimeError("rolled back")
+
+    assert _events(user) == [
+        ("container", "update", "Stopping"),
+        ("service", "update", "Stopping"),
+        ("container", "update", "Stopped"),
+    ]
+    assert _events(other_user) == []
+    messages = read_events(user.pk, 0, set())
+    assert [m["resource_uri"] for m in messages] == [
+        f"/api/v1/container/{container.uuid}/",
+        f"/api/v1/service/{service.uuid}/",
+        f"/api/v1/container/{container.uuid}/",
+    ]
+    assert messages[0]["parents"] == [f"/api/v1/service/{service.uuid}/"]
+
+
+def test_deleting_a_service_with_its_containers_commits_and_is_recorded(user):
+    service = make_application(user, "web", containers=2)
+    Event.objects.all().delete()
+    service.delete()  # the containers' rows go first, in the same transaction
+    assert ("service", "delete", "Running") in _events(user)
+    assert not Service.objects.exists()
+
+
+def test_old_events_are_pruned(user, settings):
+    make_application(user, "web", containers=1)
+    assert Event.objects.count() == 2
+    settings.TUTUM_EVENT_RETENTION_SECONDS = 0
+    assert prune_events() == 2
+    assert not Event.objects.exists()
