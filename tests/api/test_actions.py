@@ -535,3 +535,29 @@ def test_a_2015_scale_finishes_when_the_new_containers_run(api, user):
         set_state(container, CS.RUNNING)
     assert _settle_service(service.pk).state == AS.RUNNING
     assert Action.objects.get(uuid=action["uuid"]).state == ActionState.SUCCESS
+
+
+def test_include_related_adds_the_actions_of_related_objects(api, user):
+    service = make_application(user, state=AS.RUNNING, containers=2)
+    first, second = service.containers.order_by("number")
+    other = make_application(user, "db", state=AS.RUNNING)
+    on_service = action_of(api, api.patch(app_uri(service), {"autorestart": "ALWAYS"}, format="json"))
+    on_first = action_of(api, api.post(f"{container_uri(first)}stop/"))
+    on_second = action_of(api, api.post(f"{container_uri(second)}stop/"))
+    action_of(api, api.patch(app_uri(other), {"autorestart": "ALWAYS"}, format="json"))
+
+    def listed(query) -> set[str]:
+        response = api.get("/api/v1/action/", query)
+        assert response.status_code == 200, response.content
+        return {a["uuid"] for a in response.json()["objects"]}
+
+    uri = service_uri(service)
+    assert listed({"object": uri}) == {on_service["uuid"]}
+    assert listed({"object": uri, "include_related": "false"}) == {on_service["uuid"]}
+    everything = {on_service["uuid"], on_first["uuid"], on_second["uuid"]}
+    assert listed({"object": uri, "include_related": "true"}) == everything
+    assert listed({"object": app_uri(service), "include_related": "True"}) == everything
+    # A container's related objects are its service (and stack), not its siblings.
+    assert listed({"object": container_uri(first), "include_related": "true"}) == {on_service["uuid"], on_first["uuid"]}
+    response = api.get("/api/v1/action/", {"object": uri, "include_related": "maybe"})
+    assert response.status_code == 400 and "include_related" in response.json()["fields"]

@@ -73,14 +73,36 @@ def related_uris(uri: str) -> list[str]:
     return sorted(uris)
 
 
+def _include_related(value) -> bool:
+    value = str(value).lower()
+    if value not in TRUE + FALSE:
+        raise ValidationError({"include_related": [f"Expected true or false, got {value!r}."]})
+    return value in TRUE
+
+
+class ObjectFilter(django_filters.CharFilter):
+    """`object=<resource URI>`; with `include_related=true` also the actions of its related objects."""
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        if _include_related(self.parent.data.get("include_related", "")):
+            return qs.filter(object__in=related_uris(value))
+        return qs.filter(object=value)
+
+
+class IncludeRelatedFilter(django_filters.CharFilter):
+    def filter(self, qs, value):
+        _include_related(value or "")  # checked here, applied by ObjectFilter
+        return qs
+
+
 class ActionFilter(FilterSet):
     uuid = django_filters.UUIDFilter()
     uuid__startswith = UuidPrefixFilter(field_name="uuid")
     state = django_filters.ChoiceFilter(choices=ActionState.choices)
-    object = django_filters.CharFilter(method="filter_object")
-    include_related = django_filters.CharFilter(
-        method="filter_include_related", help_text="With `object`: also the actions of its related objects."
-    )
+    object = ObjectFilter()
+    include_related = IncludeRelatedFilter(help_text="With `object`: also the actions of its related objects.")
     action = django_filters.CharFilter()
     start_date__gte = DateTimeFilter(field_name="start_date", lookup_expr="gte")
     start_date__lte = DateTimeFilter(field_name="start_date", lookup_expr="lte")
@@ -101,19 +123,6 @@ class ActionFilter(FilterSet):
             "end_date__lte",
             "include_related",
         ]
-
-    def filter_object(self, queryset, name, value):
-        related = str(self.data.get("include_related", "")).lower()
-        if related not in TRUE + FALSE:
-            raise ValidationError({"include_related": [f"Expected true or false, got {related!r}."]})
-        if related in TRUE:
-            return queryset.filter(object__in=related_uris(value))
-        return queryset.filter(object=value)
-
-    def filter_include_related(self, queryset, name, value):
-        if str(value).lower() not in TRUE + FALSE:
-            raise ValidationError({"include_related": [f"Expected true or false, got {value!r}."]})
-        return queryset  # read by the `object` filter
 
 
 class TriggerFilter(FilterSet):
