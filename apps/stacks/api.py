@@ -4,6 +4,7 @@ start, stop, redeploy, DELETE, export) are in api_actions.py."""
 
 import django_filters
 from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 
 from apps.core.fields import Rfc2822DateTimeField
@@ -54,6 +55,11 @@ class StackFilter(FilterSet):
         fields = ["uuid", "uuid__startswith", "name", "state"]
 
 
+# The writes of api_actions.py answer 202 with the stack (create 201, PATCH 200, as drf-spectacular assumes).
+_ACCEPTED = extend_schema(responses={202: StackSerializer})
+
+
+@extend_schema_view(destroy=_ACCEPTED, start=_ACCEPTED, stop=_ACCEPTED, redeploy=_ACCEPTED)
 class StackViewSet(StackWriteMixin, OwnedResourceViewSet):
     serializer_class = StackSerializer
     filterset_class = StackFilter
