@@ -1,19 +1,15 @@
-"""DRAFT, not collected yet (the name does not start with `test_`): the everyday scenario of the final 2015
-clients against the live server, step by step as the services issue lists it. It needs the 2015 resources
-(`/api/v1/service/`, `/stack/`, `/action/`, the 2015 node and container fields, triggers), which the server
-does not serve yet; docs/wire-2015.md is the checklist of what each step sends and reads.
+"""The everyday scenario of the final 2015 clients (the `tutum` CLI 0.21.1 and the `python-tutum` SDK 0.21.2,
+unmodified, on Python 2.7) against a live server with a real worker and engine, step by step as the services
+issue lists it. docs/wire-2015.md is the checklist of what each step sends and reads.
 
-Run it on purpose while the services work goes on (pytest collects a file named on its command line):
+Each step is judged three ways: what the CLI prints (its exit code, stdout, stderr), the server's state (the
+2015 API, read in-process with the `api` fixture) and Docker's (the containers labelled with the service's
+uuid).
 
-    scripts/test tests/e2e/final_scenario_draft.py -x
-
-When it passes, rename it to test_final_scenario.py. Each step is judged three ways: what the CLI prints
-(its exit code, stdout, stderr), the server's state (the 2015 API, read in-process with the `api` fixture)
-and Docker's (the containers labelled with the service's uuid).
-
-Expectations that go beyond Tutum's December 2015 API documentation and are this draft's reading of it (the
-server team decides):
-- Docker names follow the 2014 scheme (`<instance>-<container name>-<user>`); containers are `web-1`..`web-N`.
+Readings of our own where Tutum's December 2015 documentation is silent:
+- Docker names follow the 2014 scheme (`<instance>-<container unique name>-<user>`); containers are `web-1`..
+- A container's `name` is its service's name, as the 2014 API shows it (one object for both generations);
+  the CLI finds `web-1` through the `name` filter, which also matches a container's unique name.
 - `calculated_envvars` lists the image's ENV (local/httpd: SERVER=busybox-httpd) with origin "image".
 - Action names are "Service Start", "Service Scale", ... (the documentation's example "Service Scale").
 """
@@ -34,7 +30,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 AGO = re.compile(r"(\d+ \w+ )?ago")  # the CLI's humanized datetimes ("3 seconds ago"); RFC 2822 on the wire
-SECOND_TAG = "local/httpd:final-v2"  # local/httpd under a second tag, for `service set --image`
+# local/httpd under a second tag, for `service set --image`; one per test instance, which removes it after.
+SECOND_TAG = f"local/httpd:final-{settings.TUTUM_INSTANCE}"
 # Exits 0 on SIGTERM, so a stop is clean (`Stopped`) within the workers' 2 s stop timeout.
 CLEAN_STOP = """sh -c 'trap "exit 0" TERM; echo hello from $GREETING; while true; do sleep 1; done'"""
 
@@ -161,20 +158,20 @@ def test_final_cli_everyday_scenario(worker, docker_client, api, final_cli, live
     (node,) = api.get("/api/v1/node/").json()["objects"]
     for args in (("container", "ps"), ("container", "ps", "--service", "web")):
         rows = table(cli.ok(*args))
-        assert [(r["NAME"], r["STATUS"], r["IMAGE"]) for r in rows] == [
-            (f"web-{n}", "▶ Running", second_tag) for n in (1, 2, 3)
-        ]
+        assert [(r["NAME"], r["STATUS"], r["IMAGE"]) for r in rows] == [("web", "▶ Running", second_tag)] * 3
         assert {r["NODE"] for r in rows} == {node["uuid"][:8]}
     for r in table(cli.ok("container", "ps", "--service", "web", "--no-trunc")):
         container = api.get(f"/api/v1/container/{r['UUID']}/").json()
         (port,) = container["container_ports"]
         assert r["PORTS"] == f"{container['public_dns']}:{port['outer_port']}->80/tcp"
-        host_port = docker_client.containers.get(dname(r["NAME"])).attrs["NetworkSettings"]["Ports"]["80/tcp"][0]
+        docker_name = dname(container["unique_name"])
+        host_port = docker_client.containers.get(docker_name).attrs["NetworkSettings"]["Ports"]["80/tcp"][0]
         assert int(host_port["HostPort"]) == port["outer_port"]
 
     # -- container inspect / stop / start / redeploy / terminate, by name and by short uuid.
     first = json.loads(cli.ok("container", "inspect", "web-1"))
-    assert (first["name"], first["state"], first["service"], first["node"]) == (
+    assert (first["name"], first["unique_name"], first["state"], first["service"], first["node"]) == (
+        "web",
         "web-1",
         "Running",
         uri,
@@ -283,7 +280,7 @@ def test_final_sdk_scenario(worker, docker_client, api, final_cli):  # noqa: F81
         container = tutum.Utils.fetch_by_resource_uri(fetched.containers[0])
         listed = [s.uuid for s in tutum.Service.list()]
         by_name = [s.uuid for s in tutum.Service.list(name="sdk")]
-        containers = sorted(c.name for c in tutum.Container.list(service=svc.resource_uri))
+        containers = sorted(c.unique_name for c in tutum.Container.list(service=svc.resource_uri))
         again = tutum.Utils.fetch_by_resource_uri(svc.resource_uri)
         assert svc.delete()
         terminated = wait(svc.tutum_action_uri)
