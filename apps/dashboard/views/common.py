@@ -41,6 +41,16 @@ def paginate(request, queryset, size: int = PAGE_SIZE):
     return Paginator(queryset, size).get_page(request.GET.get("page"))
 
 
+def paginate_by_key(request, queryset, size: int = PAGE_SIZE):
+    """A page of `queryset` in two statements: the page's keys in order (OFFSET skips bare rows), then its
+    rows with their annotations. One statement would compute the per-row subqueries (counts, ports) of every
+    row it skips too: page 20 of 1,000 services took 1.4x page 1."""
+    keys = Paginator(queryset.values_list("pk", flat=True), size).get_page(request.GET.get("page"))
+    rows = {row.pk: row for row in queryset.order_by().filter(pk__in=list(keys))}
+    keys.object_list = [rows[key] for key in keys.object_list if key in rows]
+    return keys
+
+
 def run(request, use_case, *args, done: str = "", **kwargs):
     """Call a use case; a refusal (an unsuitable state, a validation error) becomes a message on the page.
     Returns the use case's result, or None when it was refused."""

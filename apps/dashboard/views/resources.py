@@ -2,12 +2,13 @@
 
 from django.db.models import Count, Q
 from django.shortcuts import render
+from django.urls import reverse
 
 from apps.containers.choices import ContainerState
 from apps.containers.models import Container
 from apps.nodes.models import Node
 
-from .common import is_poll, page, paginate
+from .common import is_poll, page, paginate, paginate_by_key
 
 
 @page
@@ -19,9 +20,10 @@ def container_list(request):
         .visible_in_lists()
         .order_by("service_id", "number")
     )
-    containers = paginate(request, queryset)
+    containers = paginate_by_key(request, queryset)
     template = "containers/_container_rows.html" if is_poll(request) else "containers/list.html"
-    return render(request, template, {"containers": containers, "page_obj": containers})
+    context = {"containers": containers, "page_obj": containers, "services_path": reverse("dashboard:services")}
+    return render(request, template, context)
 
 
 @page
