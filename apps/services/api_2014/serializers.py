@@ -3,7 +3,7 @@
 import re
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from apps.containers.links import container_link_variables, env_prefix
@@ -137,11 +137,14 @@ class ApplicationDetailSerializer(ApplicationSerializer):
 # ---------------------------------------------------------------- input
 
 
+# Named for the schema apart from the 2015 face's PortIn and EnvVarIn, which differ.
+@extend_schema_serializer(component_name="ApplicationPortIn")
 class PortInSerializer(StrictSerializer):
     protocol = StrictChoiceField(choices=Protocol.choices, default=Protocol.TCP)
     inner_port = PortNumberField()
 
 
+@extend_schema_serializer(component_name="ApplicationEnvVarIn")
 class EnvVarInSerializer(StrictSerializer):
     key = StrictCharField(max_length=255)
     value = StrictCharField(allow_blank=True, max_length=65536)
