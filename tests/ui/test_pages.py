@@ -346,3 +346,17 @@ def test_a_stack_is_started_through_the_stacks_use_case_and_only_by_its_owner(br
     assert "Starting stack shop." in response.content.decode()
     assert Service.objects.get(stack=stack).state == ServiceState.STARTING
     assert Service.objects.get(stack=theirs).state == ServiceState.NOT_RUNNING
+
+
+def test_the_vendored_files_are_served_without_debug_or_a_web_server(client, settings):
+    settings.DEBUG = False
+    response = client.get("/static/dashboard/htmx-2.0.11.min.js")
+    assert response.status_code == 200 and b"htmx" in b"".join(response.streaming_content)[:200]
+    page = client.get("/login/").content.decode()
+    assert 'src="/static/dashboard/htmx-2.0.11.min.js"' in page
+    assert "://" not in page.split("</head>")[0]  # nothing from another site, no CDN
+
+
+def test_an_unknown_quick_action_is_a_404(browser, user):
+    service = make_service(user)
+    assert browser.post(f"/services/{service.uuid}/explode/").status_code == 404
