@@ -166,9 +166,11 @@ SPECTACULAR_SETTINGS = {
     # One name per choice set that several fields share.
     "ENUM_NAME_OVERRIDES": {
         "ServiceStateEnum": "apps.services.choices.ServiceState",
+        "ApplicationStateEnum": "apps.services.api_2014.serializers.APPLICATION_STATES",
         "ContainerStateEnum": "apps.containers.choices.ContainerState",
         "NodeStateEnum": "apps.nodes.models.NodeState",
         "RecoveryPolicyEnum": "apps.services.choices.RecoveryPolicy",
+        "AutodestroyPolicyEnum": "apps.services.choices.AutodestroyPolicy",
         "RoleEnum": "apps.services.choices.Role",
     },
     # The error answers every operation can give, from what the operation is (apps/core/schema.py).
