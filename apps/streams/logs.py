@@ -36,37 +36,60 @@ def log_message(stream: str, line: str, timestamp: float, source: str | None = N
 
 
 class ClientQueue:
-    """The messages on their way to one WebSocket, filled from threads, bounded.
+    """The messages on their way to one WebSocket, filled from threads, bounded to `size`.
 
-    A thread that finds it full waits (so a follow reads Docker no faster than the client reads the socket);
-    a client that leaves it full for TUTUM_STREAM_SLOW_CLIENT_SECONDS is too slow: `on_slow` is called (the
-    consumer drops it) and every later `put` answers False.
+    While there is room a thread hands a message over without waiting for the event loop (a wake-up per
+    message would cap a follow at a few thousand lines a second). A thread that finds it full waits, so a
+    follow reads Docker no faster than the client reads the socket; a client that leaves it full for
+    TUTUM_STREAM_SLOW_CLIENT_SECONDS is too slow: `on_slow` is called (the consumer drops it) and every later
+    `put` answers False.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, on_slow, size: int | None = None):
         self.loop = loop
-        self.queue: asyncio.Queue = asyncio.Queue(size or settings.TUTUM_STREAM_QUEUE_SIZE)
+        self.size = size or settings.TUTUM_STREAM_QUEUE_SIZE
+        self.queue: asyncio.Queue = asyncio.Queue()  # bounded here, counting what is on its way
+        self.room = asyncio.Event()
         self.on_slow = on_slow
         self.closed = threading.Event()
+        self.lock = threading.Lock()
+        self.in_flight = 0  # handed to the loop, not in the queue yet
 
-    async def _put(self, message) -> bool:
-        if self.closed.is_set():
-            return False
-        try:
-            await asyncio.wait_for(self.queue.put(message), settings.TUTUM_STREAM_SLOW_CLIENT_SECONDS)
-        except TimeoutError:
-            if not self.closed.is_set():
-                self.closed.set()
-                self.on_slow()
-            return False
+    def _arrive(self, message) -> None:
+        with self.lock:
+            self.in_flight -= 1
+        if not self.closed.is_set():
+            self.queue.put_nowait(message)
+
+    async def _put_when_room(self, message) -> bool:
+        deadline = self.loop.time() + settings.TUTUM_STREAM_SLOW_CLIENT_SECONDS
+        while self.queue.qsize() + self.in_flight >= self.size:
+            if self.closed.is_set():
+                return False
+            self.room.clear()
+            try:
+                await asyncio.wait_for(self.room.wait(), max(deadline - self.loop.time(), 0))
+            except TimeoutError:
+                if not self.closed.is_set():
+                    self.closed.set()
+                    self.on_slow()
+                return False
+        self.queue.put_nowait(message)
         return True
 
     def put(self, message) -> bool:
         """From a thread: False once the client is gone or too slow (the thread should stop)."""
         if self.closed.is_set():
             return False
+        with self.lock:
+            room = self.in_flight + self.queue.qsize() < self.size
+            if room:
+                self.in_flight += 1
         try:
-            future = asyncio.run_coroutine_threadsafe(self._put(message), self.loop)
+            if room:
+                self.loop.call_soon_threadsafe(self._arrive, message)
+                return True
+            future = asyncio.run_coroutine_threadsafe(self._put_when_room(message), self.loop)
             return future.result(timeout=settings.TUTUM_STREAM_SLOW_CLIENT_SECONDS + 5)
         except (RuntimeError, concurrent.futures.CancelledError, concurrent.futures.TimeoutError):
             return False  # the loop has stopped: the server is shutting down
@@ -75,7 +98,9 @@ class ClientQueue:
         self.closed.set()
 
     async def get(self):
-        return await self.queue.get()
+        item = await self.queue.get()
+        self.room.set()
+        return item
 
 
 def _load(container_pk: int) -> Container | None:

@@ -439,7 +439,7 @@ class _DockerExecSession:
             data = self._call_inspect()
             if data is None or not data.get("Running"):
                 return None if data is None else data.get("ExitCode")
-            time.sleep(0.1)
+            time.sleep(0.005 if attempt < 20 else 0.05)
         return None
 
     def _call_inspect(self) -> dict | None:
