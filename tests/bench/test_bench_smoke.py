@@ -2,6 +2,7 @@
 
 The three run at once: each has its own Postgres database, Redis server, free ports and Docker label
 (tutum.instance=<TUTUM_INSTANCE>-bench-<name>-smoke), so they disturb neither each other nor other tests.
+bench/faults.py runs after them, on a Postgres server of its own.
 No number is judged here: timings belong to bench/README.md, not to a test.
 """
 
@@ -70,6 +71,10 @@ def test_api_prints_throughput_latency_and_queries(outputs):
         "application list, cache off",
         "application detail",
         "rejected key",
+        "service list",
+        "service list, cache off",
+        "service detail",
+        "action detail",
     )
     for label in labels:
         cells = _row(stdout, label)
@@ -98,3 +103,30 @@ def test_reaction_prints_restart_replace_and_docker_policy(outputs):
         cells = _row(stdout, label)
         assert re.fullmatch(NUMBER, cells[1]) and float(cells[1]) > 0, cells
     assert re.search(r"autorestart: " + NUMBER + "x Docker's own restart policy", stdout)
+
+
+@pytest.fixture(scope="module")
+def faults_output(tmp_path_factory):
+    # Alone, after the three above (its test comes last): it restarts its Postgres and Redis and kills its worker.
+    err = tmp_path_factory.mktemp("bench-faults") / "faults.err"
+    with open(err, "w") as stderr:
+        proc = subprocess.run(
+            [sys.executable, "bench/faults.py", "--smoke"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            timeout=300,
+        )
+    return proc.returncode, proc.stdout, err.read_text()
+
+
+def test_faults_prints_today_and_now_for_each_fault(faults_output):
+    code, stdout, stderr = faults_output
+    assert code == 0, f"bench/faults.py --smoke exited {code}:\n{stdout}\n{stderr[-4000:]}"
+    assert "machine: cores" in stdout
+    for label in ("worker SIGKILL", "Postgres restart", "Redis restart"):
+        cells = _row(stdout, label)
+        assert all(re.fullmatch(NUMBER, c) for c in cells[1:4]), cells  # today s, now s, now worst s
+        assert cells[4].split() == ["3", "3"], cells  # exactly the target in Docker after the fault, both modes
+    assert re.search(r"^(PASS|MISS) recovery within 5 s of the fault's end: worst " + NUMBER + "s", stdout, re.M)
