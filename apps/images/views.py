@@ -36,6 +36,8 @@ NAME = OpenApiParameter(
 TAG = OpenApiParameter("tag", str, OpenApiParameter.PATH, pattern=TAG_PATTERN)
 HOST = OpenApiParameter("host", str, OpenApiParameter.PATH, pattern=HOST_PATTERN, description="`host[:port]`")
 REGISTRY_CHECK_UNAVAILABLE = error_response("No Docker node is reachable to check the credentials with the registry.")
+# `<name>/tag/<tag>` is the tag's path, which only answers GET: an image whose name ends so cannot be changed.
+TAG_PATH = error_response("The name ends in `/tag/<tag>`: that is a tag's path, which answers GET only.")
 
 
 def _with_tags(queryset):
@@ -84,14 +86,15 @@ class ImageViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return self._detail(image, status.HTTP_202_ACCEPTED)
 
     @extend_schema(
-        request=ImageUpdateSerializer, responses={202: ImageDetailSerializer, 503: REGISTRY_CHECK_UNAVAILABLE}
+        request=ImageUpdateSerializer,
+        responses={202: ImageDetailSerializer, 405: TAG_PATH, 503: REGISTRY_CHECK_UNAVAILABLE},
     )
     def partial_update(self, request, name=None):
         image = self.get_object()
         data = self._validated(ImageUpdateSerializer, image=image)
         return self._detail(services.update_private_image(image, dict(data)), status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(request=None, responses={204: None, 405: TAG_PATH})
     def destroy(self, request, name=None):
         services.delete_private_image(self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
