@@ -25,6 +25,7 @@ class TargetKind(models.TextChoices):
 
     SERVICE = "service"
     CONTAINER = "container"
+    STACK = "stack"
 
 
 class ActionName:
@@ -42,6 +43,12 @@ class ActionName:
     CONTAINER_STOP = "Container Stop"
     CONTAINER_REDEPLOY = "Container Redeploy"
     CONTAINER_TERMINATE = "Container Terminate"
+    STACK_CREATE = "Stack Create"
+    STACK_UPDATE = "Stack Update"
+    STACK_START = "Stack Start"
+    STACK_STOP = "Stack Stop"
+    STACK_REDEPLOY = "Stack Redeploy"
+    STACK_TERMINATE = "Stack Terminate"
 
 
 class TriggerOperation(models.TextChoices):

@@ -23,10 +23,12 @@ from apps.containers.choices import TRANSITIONAL as CONTAINER_TRANSITIONAL
 from apps.containers.choices import ContainerState
 from apps.containers.models import Container
 from apps.core.transitions import compare_and_set
-from apps.core.uris import container_uri, service_uri
+from apps.core.uris import container_uri, service_uri, stack_uri
 from apps.services.choices import TRANSITIONAL as SERVICE_TRANSITIONAL
 from apps.services.choices import ServiceState
 from apps.services.models import Service
+from apps.stacks.choices import StackState
+from apps.stacks.models import Stack
 
 from .choices import OPEN, ActionName, ActionState, TargetKind
 from .context import current
@@ -36,6 +38,8 @@ A = ActionName
 S = ActionState
 C = ContainerState
 SS = ServiceState
+T = StackState
+STACK_TRANSITIONAL = frozenset({T.STARTING, T.STOPPING, T.REDEPLOYING, T.TERMINATING})
 
 # Use cases that a retry can repeat, by the name recorded in `Action.operation`.
 RETRYABLE: dict[str, Callable] = {}
@@ -104,6 +108,8 @@ def _target(kind: str, result) -> tuple[int, str, bool]:
     """(owner id, object URI, work left for the controller) of a use case's result."""
     if kind == TargetKind.SERVICE:
         return result.owner_id, service_uri(result.uuid), result.state in SERVICE_TRANSITIONAL
+    if kind == TargetKind.STACK:
+        return result.owner_id, stack_uri(result.uuid), result.state in STACK_TRANSITIONAL
     owner_id = Service.objects.filter(pk=result.service_id).values_list("owner_id", flat=True).get()
     return owner_id, container_uri(result.uuid), result.state in CONTAINER_TRANSITIONAL
 
@@ -140,7 +146,7 @@ def _record(name: str, kind: str, result, operation: str, arguments: dict) -> Ac
 
 
 def _name_of(obj) -> str:
-    return obj.unique_name or str(obj.uuid)
+    return getattr(obj, "unique_name", None) or getattr(obj, "name", None) or str(obj.uuid)
 
 
 # ---------------------------------------------------------------- finishing
@@ -243,3 +249,25 @@ def _finish_container_action(action: Action, container: Container) -> None:
     else:
         reason = f": {container.exit_code_msg}" if container.exit_code_msg else ""
         _finish(action, False, [f"{label}, not {expected}{reason}."])
+
+
+_EXPECTED_STACK_STATE = {
+    A.STACK_START: T.RUNNING,
+    A.STACK_REDEPLOY: T.RUNNING,
+    A.STACK_STOP: T.STOPPED,
+    A.STACK_TERMINATE: T.TERMINATED,
+}
+
+
+def finish_stack_actions(stack: Stack) -> None:
+    """When a stack's state is recorded again (its services settled): finish the open actions on it once
+    it is settled. Its services' own errors are in their actions."""
+    if stack.state in STACK_TRANSITIONAL:
+        return
+    for action in Action.objects.open_on(TargetKind.STACK, stack.uuid):
+        expected = _EXPECTED_STACK_STATE.get(action.action, stack.state)
+        label = f"Stack {stack.name} is {stack.state}"
+        if stack.state == expected:
+            _finish(action, True, [f"{label}."])
+        else:
+            _finish(action, False, [f"{label}, not {expected}."])

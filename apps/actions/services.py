@@ -15,6 +15,8 @@ from apps.core.transitions import compare_and_set
 from apps.services import services as service_services
 from apps.services.choices import ServiceState
 from apps.services.models import Service
+from apps.stacks import services as stack_services  # noqa: F401
+from apps.stacks.models import Stack
 
 from . import context
 from .choices import OPEN, RETRYABLE_FROM, ActionName, ActionState, TargetKind, TriggerOperation
@@ -42,6 +44,8 @@ def cancel_action(action: Action) -> Action:
 def _target_of(action: Action):
     if action.target_kind == TargetKind.SERVICE:
         return Service.objects.filter(owner_id=action.owner_id, uuid=action.target_uuid).first()
+    if action.target_kind == TargetKind.STACK:
+        return Stack.objects.filter(owner_id=action.owner_id, uuid=action.target_uuid).first()
     return Container.objects.filter(service__owner_id=action.owner_id, uuid=action.target_uuid).first()
 
 

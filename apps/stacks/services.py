@@ -14,6 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
+from apps.actions.choices import ActionName, TargetKind
+from apps.actions.recording import finish_stack_actions, records
 from apps.core.exceptions import UnsuitableState
 from apps.core.images import ImageReference
 from apps.core.transitions import compare_and_set
@@ -287,6 +289,7 @@ def _check_name(owner, name, exclude: Stack | None = None) -> None:
         raise ValidationError({"name": [f'You already have a stack named "{name}".']})
 
 
+@records(ActionName.STACK_CREATE, TargetKind.STACK)
 @transaction.atomic
 def create_stack(owner, name: str, services_file, nickname: str = "") -> Stack:
     """Record a stack and its services, none started (`Not Running`). All or nothing: a StackFileError
@@ -312,6 +315,7 @@ def _refuse_if_terminated(stack: Stack, operation: str) -> None:
         raise UnsuitableState(f"Cannot {operation} the stack while it is {state}.")
 
 
+@records(ActionName.STACK_UPDATE, TargetKind.STACK)
 @transaction.atomic
 def update_stack(stack: Stack, services_file=None, name: str | None = None, nickname: str | None = None) -> Stack:
     """PATCH: the file is the whole new definition. Services it adds are created (not started: the next
@@ -425,8 +429,10 @@ def settle_stack(stack_id: int) -> None:
         if stack.waiting:
             stack.waiting = _start_ready(live_services(stack), list(stack.waiting))
         _record_state(stack)
+        finish_stack_actions(stack)
 
 
+@records(ActionName.STACK_START, TargetKind.STACK, retryable=True)
 @transaction.atomic
 def start_stack(stack: Stack) -> Stack:
     """Start every service that is not running, each once those it links to or takes volumes from have
@@ -448,6 +454,7 @@ def start_stack(stack: Stack) -> Stack:
     return _record_state(stack)
 
 
+@records(ActionName.STACK_STOP, TargetKind.STACK, retryable=True)
 @transaction.atomic
 def stop_stack(stack: Stack) -> Stack:
     """Stop every running service, those linked to last. From Running or Partly running (not while it
@@ -466,6 +473,7 @@ def stop_stack(stack: Stack) -> Stack:
     return _record_state(stack)
 
 
+@records(ActionName.STACK_REDEPLOY, TargetKind.STACK, retryable=True)
 @transaction.atomic
 def redeploy_stack(stack: Stack, reuse_volumes: bool = True) -> Stack:
     """Replace the containers of the services a PATCH changed (`synchronized: false`) and start those it
@@ -486,6 +494,7 @@ def redeploy_stack(stack: Stack, reuse_volumes: bool = True) -> Stack:
     return _record_state(stack)
 
 
+@records(ActionName.STACK_TERMINATE, TargetKind.STACK, retryable=True)
 @transaction.atomic
 def terminate_stack(stack: Stack) -> Stack:
     """Terminate every service; the stack is Terminating until the last of them is Terminated."""

@@ -11,6 +11,7 @@ from apps.actions.choices import ActionState
 from apps.actions.context import mask_secrets
 from apps.actions.models import Action, ActionLog
 from apps.actions.recording import finish_container_actions
+from apps.services.models import Service
 from apps.services.services import _settle_service
 
 from .app_support import AS, CS, RFC2822, app_uri, container_uri, make_application, set_state
@@ -351,7 +352,6 @@ def test_retry_passes_the_arguments_again(api, user):
     service = make_application(user, state=AS.RUNNING)
     first = action_of(api, api.post(f"{app_uri(service)}redeploy/", {"tag": "v2"}, format="json"))
     Action.objects.filter(uuid=first["uuid"]).update(state=ActionState.FAILED)
-    Service = type(service)
     Service.objects.filter(pk=service.pk).update(state=AS.RUNNING, image_tag_name="latest")
     response = api.post(f"{first['resource_uri']}retry/")
     assert response.status_code == 202, response.content
@@ -520,7 +520,7 @@ def test_a_2015_redeploy_is_retried_with_its_reuse_volumes(api, user):
     first = action_of(api, response)
     assert first["path"] == f"{service_uri(service)}redeploy/?reuse_volumes=False"
     Action.objects.filter(uuid=first["uuid"]).update(state=ActionState.FAILED)
-    type(service).objects.filter(pk=service.pk).update(state=AS.RUNNING, reuse_volumes=True)
+    Service.objects.filter(pk=service.pk).update(state=AS.RUNNING, reuse_volumes=True)
     assert api.post(f"{first['resource_uri']}retry/").status_code == 202
     service.refresh_from_db()
     assert (service.state, service.reuse_volumes) == (AS.REDEPLOYING, False)
@@ -561,3 +561,34 @@ def test_include_related_adds_the_actions_of_related_objects(api, user):
     assert listed({"object": container_uri(first), "include_related": "true"}) == {on_service["uuid"], on_first["uuid"]}
     response = api.get("/api/v1/action/", {"object": uri, "include_related": "maybe"})
     assert response.status_code == 400 and "include_related" in response.json()["fields"]
+
+
+# ---------------------------------------------------------------- stacks
+
+
+def test_a_stack_request_records_one_stack_action_finished_when_the_stack_runs(api, user):
+    from apps.stacks.services import settle_stack
+
+    body = {"name": "shop", "services": [{"name": "web", "image": "tutum/hello-world"}, {"name": "db", "image": "x"}]}
+    response = api.post("/api/v1/stack/", body, format="json")
+    assert response.status_code in (200, 201, 202), response.content
+    stack = response.json()
+    created = action_of(api, response)
+    assert (created["action"], created["state"]) == ("Stack Create", "Success")
+    assert created["object"] == stack["resource_uri"]
+    assert Action.objects.count() == 1  # the services it created are part of it
+
+    response = api.post(f"{stack['resource_uri']}start/")
+    assert response.status_code == 202, response.content
+    started = action_of(api, response)
+    assert (started["action"], started["state"]) == ("Stack Start", "In progress")
+    assert Action.objects.count() == 2
+    services = list(Service.objects.filter(stack__uuid=stack["uuid"]).order_by("id"))
+    for service in services:
+        for container in service.containers.all():
+            set_state(container, CS.RUNNING)
+        _settle_service(service.pk)
+        settle_stack(service.stack_id)
+        expected = ActionState.SUCCESS if service == services[-1] else ActionState.IN_PROGRESS
+        assert Action.objects.get(uuid=started["uuid"]).state == expected
+    assert log_lines(started["uuid"])[-1] == "Stack shop is Running."
