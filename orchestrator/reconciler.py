@@ -53,8 +53,11 @@ def stuck_work() -> tuple[list[str], list[str]]:
     # A retried start is converged now, not once it has been Starting for TUTUM_STUCK_AFTER_SECONDS.
     containers = Container.objects.filter(Q(state__in=CONTAINER_TRANSITIONAL, modified__lt=stale) | Q(pk__in=retried))
     services = Service.objects.filter(state__in=APPLICATION_TRANSITIONAL, modified__lt=stale)
+    # Not running: created through the 2015 API and never started; its containers come with its start.
     short = (
-        Service.objects.exclude(state__in=[*APPLICATION_TRANSITIONAL, ServiceState.TERMINATED])
+        Service.objects.exclude(
+            state__in=[*APPLICATION_TRANSITIONAL, ServiceState.TERMINATED, ServiceState.NOT_RUNNING]
+        )
         .annotate(live=Count("containers", filter=~Q(containers__state__in=[C.TERMINATING, C.TERMINATED])))
         .exclude(live=F("target_num_containers"))
     )
