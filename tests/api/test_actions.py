@@ -592,3 +592,16 @@ def test_a_stack_request_records_one_stack_action_finished_when_the_stack_runs(a
         expected = ActionState.SUCCESS if service == services[-1] else ActionState.IN_PROGRESS
         assert Action.objects.get(uuid=started["uuid"]).state == expected
     assert log_lines(started["uuid"])[-1] == "Stack shop is Running."
+
+
+def test_a_stack_action_is_retried_on_the_stack(api, user):
+    body = {"name": "shop", "services": [{"name": "web", "image": "tutum/hello-world"}]}
+    stack = api.post("/api/v1/stack/", body, format="json").json()
+    started = action_of(api, api.post(f"{stack['resource_uri']}start/"))
+    assert api.post(f"{started['resource_uri']}cancel/").status_code == 200
+    api.post(f"{stack['resource_uri']}stop/")  # while it starts: a no-op or a 400, whichever the stack says
+    response = api.post(f"{started['resource_uri']}retry/")
+    assert response.status_code == 202, response.content
+    retried = response.json()
+    assert (retried["action"], retried["object"]) == ("Stack Start", stack["resource_uri"])
+    assert retried["uuid"] != started["uuid"]
