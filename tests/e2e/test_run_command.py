@@ -30,7 +30,9 @@ pytestmark = pytest.mark.e2e
 INSTANCE = f"{settings.TUTUM_INSTANCE}-run"
 EXPORT_LINE = re.compile(r"^export TUTUM_BASE_URL=(\S+) TUTUM_USER=(\S+) TUTUM_APIKEY=(\S+)$", re.MULTILINE)
 # The final (2015) clients read the host alone.
-EXPORT_LINE_2015 = re.compile(r"^export TUTUM_REST_HOST=(\S+) TUTUM_USER=(\S+) TUTUM_APIKEY=(\S+)$", re.MULTILINE)
+EXPORT_LINE_2015 = re.compile(
+    r"^export TUTUM_REST_HOST=(\S+) TUTUM_STREAM_HOST=(\S+) TUTUM_USER=(\S+) TUTUM_APIKEY=(\S+)$", re.MULTILINE
+)
 WORKER_RESTARTED = re.compile(r"^\[run\] worker exited with status \d+.*; restarting in \d+ s$", re.MULTILINE)
 
 
@@ -182,7 +184,8 @@ def test_the_run_command_serves_the_official_clients_on_sqlite(run_command):
 def test_the_run_command_restarts_a_dead_worker_and_stops_everything_on_sigterm(run_command):
     run, base_url, api = run_command, run_command.base_url, run_command.api
     _, user, key = EXPORT_LINE.search(run.text()).groups()
-    assert EXPORT_LINE_2015.search(run.text()).groups() == (base_url.removesuffix("/api/v1/"), user, key)
+    rest_host = base_url.removesuffix("/api/v1/")
+    assert EXPORT_LINE_2015.search(run.text()).groups() == (rest_host, "ws" + rest_host.removeprefix("http"), user, key)
 
     [worker] = wait_for(lambda: _worker_pids(run), timeout=30, message="the run's Celery worker")
     os.kill(worker, signal.SIGKILL)
