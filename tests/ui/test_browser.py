@@ -12,6 +12,7 @@ import pytest
 import requests
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 
 from apps.services import services as use_cases
@@ -61,6 +62,13 @@ class Dashboard:
             self.driver.save_screenshot(str(DOCS_SCREENSHOTS / f"{name}.png"))
         return path
 
+    def click(self, element):
+        """Click what loads another page, and wait until it has (selenium's click does not wait for it)."""
+        page, label = self.find("html"), element.text
+        element.click()
+        WebDriverWait(self.driver, 30).until(staleness_of(page), f"no new page after clicking {label!r}")
+        self.check_page()
+
     def find(self, css: str):
         return self.driver.find_element(By.CSS_SELECTOR, css)
 
@@ -94,8 +102,7 @@ class Dashboard:
         self.open("/login/")
         self.fill("id_username", username)
         self.fill("id_password", password)
-        self.button("Log in").click()
-        self.check_page()
+        self.click(self.button("Log in"))
 
     def mark_page(self):
         """A mark in the page's JavaScript state: gone if the page is reloaded, kept by htmx swaps."""
@@ -130,14 +137,12 @@ def test_a_service_from_the_form_to_terminated_without_reloading(worker, dashboa
     ui.open("/services/new/")
     ui.fill("id_image", "Not An Image!")
     ui.fill("id_name", "web")
-    ui.button("Create and start").click()
-    ui.check_page()
+    ui.click(ui.button("Create and start"))
     assert "is not a valid image reference" in ui.find("#id_image_errors").text
     ui.shot("new-service")
     ui.fill("id_image", "local/httpd")
     ui.fill("id_env", "GREETING=hello")
-    ui.button("Create and start").click()
-    ui.check_page()
+    ui.click(ui.button("Create and start"))
     service = Service.objects.get(owner=alice, name="web")
     assert ui.driver.current_url.endswith(f"/services/{service.uuid}/")
 
@@ -151,8 +156,7 @@ def test_a_service_from_the_form_to_terminated_without_reloading(worker, dashboa
 
     # Scale from the service page; the second container shows up by itself.
     ui.fill("scale_target_num_containers", "2")
-    ui.button("Scale", within="form.scale").click()
-    ui.check_page()
+    ui.click(ui.button("Scale", within="form.scale"))
     assert "Scaling web to 2." in ui.find(".messages").text
     ui.mark_page()
     ui.wait_text("#service-count", "2/2")
@@ -163,8 +167,16 @@ def test_a_service_from_the_form_to_terminated_without_reloading(worker, dashboa
     assert "GREETING" in ui.find("dl.env").text
     ui.shot("service", docs=True)
 
+    # A stack from a pasted stack file: its services are created, not started, and grouped on the services page.
+    ui.open("/stacks/")
+    ui.fill("id_name", "shop")
+    ui.fill("id_stack_file", "db:\n  image: local/busybox\n  command: sleep 3600\ncache:\n  image: local/busybox\n")
+    ui.click(ui.button("Create stack"))
+    assert "Stack shop created" in ui.find(".messages").text
     ui.open("/services/")
     ui.wait_text(f"#service-{service.uuid}", "Running")
+    groups = [h.text for h in ui.driver.find_elements(By.CSS_SELECTOR, "section.group h2")]
+    assert groups == ["Stack shop", "Standalone services"]
     assert "2/2" in ui.find(f"#service-{service.uuid}").text
     ui.shot("services", docs=True)
     for page in ("containers", "nodes", "actions", "stacks"):
@@ -178,8 +190,7 @@ def test_a_service_from_the_form_to_terminated_without_reloading(worker, dashboa
     # The API keys page: a key shown once, with the lines of both client generations.
     ui.open("/keys/")
     ui.fill("id_name", "laptop")
-    ui.button("Issue key").click()
-    ui.check_page()
+    ui.click(ui.button("Issue key"))
     key = ui.find("#new-key").get_attribute("value")
     exports = ui.find("#new-key-exports").text
     assert f"TUTUM_USER=alice TUTUM_APIKEY={key}" in exports and "TUTUM_BASE_URL=" in exports
@@ -190,24 +201,22 @@ def test_a_service_from_the_form_to_terminated_without_reloading(worker, dashboa
 
     # At a phone's width every page still fits.
     set_viewport(ui.driver, *PHONE)
-    for path in ("/services/", f"/services/{service.uuid}/", "/services/new/", "/nodes/", "/actions/"):
+    phone_pages = {"services": "/services/", "service": f"/services/{service.uuid}/", "new-service": "/services/new/"}
+    for name, path in {**phone_pages, "nodes": "/nodes/", "actions": "/actions/", "keys": "/keys/"}.items():
         ui.open(path)
-    ui.shot("service-phone")
+        ui.shot(f"phone-{name}")
     set_viewport(ui.driver, *DESKTOP)
 
     # Stop, then terminate after the confirmation page.
     ui.open(f"/services/{service.uuid}/")
-    ui.button("Stop", within="section[aria-labelledby=actions-title]").click()
-    ui.check_page()
+    ui.click(ui.button("Stop", within="section[aria-labelledby=actions-title]"))
     ui.mark_page()
     ui.wait_text("#service-state", "Stopped")
     assert ui.not_reloaded()
-    ui.find("main").find_element(By.LINK_TEXT, "Terminate…").click()
-    ui.check_page()
+    ui.click(ui.find("main").find_element(By.LINK_TEXT, "Terminate…"))
     assert "This cannot be undone." in ui.find("main").text
     ui.shot("terminate")
-    ui.button("Terminate web").click()
-    ui.check_page()
+    ui.click(ui.button("Terminate web"))
     assert ui.driver.current_url.endswith("/services/")
     ui.mark_page()
     ui.wait_text(f"#service-{service.uuid}", "Terminated")
