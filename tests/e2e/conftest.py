@@ -12,10 +12,11 @@ from pathlib import Path
 import docker
 import pytest
 import redis
+import requests
 from django.conf import settings
 from django.db import connection
 
-from tests.e2e.helpers import remove_test_containers
+from tests.e2e.helpers import free_port, remove_test_containers
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -224,3 +225,39 @@ def broker_redis():
             return ask("llen", "celery") + ask("hlen", "unacked")
 
     return BrokerRedis()
+
+
+@pytest.fixture
+def api_server(tmp_path):
+    """Starts the API under gunicorn on the test database: `api_server(extra_env, workers=1)` gives its base
+    URL (http://127.0.0.1:<port>) once it answers; every server started is stopped at the end of the test."""
+    processes = []
+
+    def start(extra_env=None, workers=1) -> str:
+        port = free_port()
+        env = {**os.environ, "DATABASE_URL": _database_url(), "DEBUG": "0", **(extra_env or {})}
+        args = [sys.executable, "-m", "gunicorn", "tutumserver.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers)]
+        log_path = tmp_path / f"gunicorn-{port}.log"
+        process = _start(args, env, log_path)
+        processes.append(process)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                requests.get(f"{url}/api/v1/application/", timeout=2)
+                return url
+            except requests.RequestException:  # not listening yet, or too busy starting to answer in time
+                if process.poll() is not None:
+                    break
+                time.sleep(0.1)
+        raise RuntimeError(f"the API server did not start:\n{log_path.read_text(errors='replace')[-4000:]}")
+
+    yield start
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,41 +1,18 @@
 """The API under gunicorn, as in production: database connections are kept between requests (CONN_MAX_AGE),
 and a kept connection that the database dropped (a Postgres restart, an idle timeout) costs no request."""
 
-import os
-import subprocess
-import sys
-import time
-
 import pytest
 import requests
 from django.db import connection
 
 from apps.accounts.models import ApiKey
 
-from .conftest import ROOT, _database_url
-from .helpers import free_port
-
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def gunicorn(tmp_path):
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": _database_url(), "DATABASE_CONN_MAX_AGE": "60", "DEBUG": "0"}
-    log = open(tmp_path / "gunicorn.log", "w")
-    args = [sys.executable, "-m", "gunicorn", "tutumserver.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1"]
-    process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"{url}/api/v1/application/", timeout=2)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+def gunicorn(api_server):
+    return api_server({"DATABASE_CONN_MAX_AGE": "60"})
 
 
 def _other_backends() -> list[int]:
