@@ -360,3 +360,16 @@ def test_the_vendored_files_are_served_without_debug_or_a_web_server(client, set
 def test_an_unknown_quick_action_is_a_404(browser, user):
     service = make_service(user)
     assert browser.post(f"/services/{service.uuid}/explode/").status_code == 404
+
+
+def test_logs_say_when_the_engine_refuses_instead_of_failing_the_poll(browser, user, settings):
+    settings.TUTUM_LOG_READER = "tests.ui.test_pages.refusing_log_reader"
+    service = make_service(user)
+    Container.objects.create(service=service, number=1, unique_name="web-1", state=ContainerState.RUNNING)
+    response = browser.get(f"/services/{service.uuid}/logs/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert "The engine did not give the logs: refused" in response.content.decode()
+
+
+def refusing_log_reader(container):
+    raise RuntimeError("refused")

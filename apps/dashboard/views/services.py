@@ -2,6 +2,8 @@
 new-service and edit forms. Every change goes through apps/services/services.py, every input through the
 API's ServiceWriteSerializer."""
 
+import logging
+
 from django.contrib import messages
 from django.db.models import F, Prefetch
 from django.http import Http404
@@ -20,6 +22,8 @@ from apps.services.choices import ServiceState
 
 from ..forms import ScaleForm, ServiceEditForm, ServiceForm, add_serializer_errors
 from .common import is_poll, page, paginate_by_key, run
+
+logger = logging.getLogger(__name__)
 
 
 def service_list_queryset(user):
@@ -114,12 +118,14 @@ def service_logs(request, uuid):
     service = _owned(request, uuid, _detail_queryset(request.user))
     logs = []
     for container in service.containers.all():
+        text, error = "", ""
         try:
             text = read_logs(container)
-        except APIException as exc:
-            text, error = "", str(exc.detail)
-        else:
-            error = ""
+        except APIException as exc:  # the node is unreachable
+            error = str(exc.detail)
+        except Exception as exc:  # noqa: BLE001 - the engine refused: said in the page, which keeps polling
+            logger.warning("logs of %s: %s", container.unique_name, exc)
+            error = f"The engine did not give the logs: {exc}"
         logs.append({"container": container, "text": text[-20000:], "error": error})
     return render(request, "services/_logs.html", {"service": service, "logs": logs})
 
