@@ -76,12 +76,16 @@ class StreamConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.tasks: list[asyncio.Task] = []
         self.closing = False
+        await self.before_accept()
         await self.accept()
         self.user = await database_sync_to_async(authenticate)(self.scope)
         if self.user is None:
             await self.fail(UNAUTHORIZED)
             return
         await self.open()
+
+    async def before_accept(self) -> None:
+        """What must be fixed before the client can know it is connected."""
 
     async def open(self) -> None:
         raise NotImplementedError
@@ -345,14 +349,18 @@ class EventsConsumer(StreamConsumer):
     services, containers and stacks, and of the nodes, in commit order: `{"type", "action", "resource_uri",
     "state", "parents"}`, with `uuid` and `id`. `?since=<id>` (beyond Tutum) starts after that event, so a
     client that reconnects misses nothing still kept (TUTUM_EVENT_RETENTION_SECONDS); without it, the stream
-    starts now."""
+    starts at the handshake."""
 
     wake = None
 
-    async def open(self):
+    async def before_accept(self):
+        # Where the stream starts is fixed before the handshake is answered: a change made once the client is
+        # connected is sent (the SDK drops {"type": "auth"} and can only know it is connected).
         since = query_params(self.scope).get("since", "").strip()
-        # Where the stream starts is fixed before the client hears it is in: a change it makes after that is sent.
-        after = int(since) if since.isdigit() else await database_sync_to_async(events.latest_id)()
+        self.after = int(since) if since.isdigit() else await database_sync_to_async(events.latest_id)()
+
+    async def open(self):
+        after = self.after
         await self.send_json({"type": "auth"})
         self.loop = asyncio.get_running_loop()
         self.wake = asyncio.Event()
