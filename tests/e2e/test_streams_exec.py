@@ -71,3 +71,22 @@ def test_an_interactive_sh_reads_line_by_line(running, asgi_server):
         assert json.loads(ws.recv(timeout=10)) == {"streamType": "stdout", "output": "second\n"}
         ws.send("\u0004")
         assert read_messages(ws) == [{"type": "exit", "exit_code": 0}]
+
+
+def test_logs_and_exec_reach_a_container_on_another_node(worker, api, user, asgi_server, second_engine):
+    """The streams go to the container's own node (a second dockerd here), never to the local engine."""
+    service = create_service(
+        api, image="local/busybox", name="remote", run_command="sh -c 'echo from-$HOSTNAME; sleep 3600'"
+    )
+    wait_for_state(api, service["resource_uri"], "Running", timeout=90)
+    (container,) = api_containers(api, service)
+    assert container["node"].rstrip("/").endswith(str(second_engine.node.uuid))
+    _, key = ApiKey.issue(user)
+    auth = {"Authorization": f"ApiKey alice:{key}"}
+    address = asgi_server()
+
+    hostname = _output(
+        stream_messages(address, f"/v1/container/{container['uuid']}/exec/?command=hostname", auth), "stdout"
+    )
+    logs = stream_messages(address, f"/v1/container/{container['uuid']}/logs/?follow=false", auth)
+    assert [m["log"] for m in logs] == [f"from-{hostname}"]
