@@ -33,6 +33,17 @@ UNSUPPORTED = {
 SIMPLE_STRINGS = ("cgroup_parent", "working_dir", "user", "hostname", "domainname", "mac_address", "cpuset")
 BOOLEANS = ("autoredeploy", "sequential_deployment", "privileged", "read_only", "stdin_open", "tty")
 STRING_LISTS = ("cap_add", "cap_drop", "devices", "extra_hosts", "security_opt")
+# The service API's own names, which Tutum's stack documentation uses in its examples (`linked_to_service`
+# with `to_service` names), accepted beside the dialect's: service API key -> the dialect key it stands for.
+API_KEYS = {
+    "run_command": "command",
+    "container_ports": "ports",
+    "container_envvars": "environment",
+    "linked_to_service": "links",
+    "bindings": "volumes",
+    "memory": "mem_limit",
+    "memory_swap": "memswap_limit",
+}
 KEYS = frozenset(
     {
         "name",
@@ -63,6 +74,7 @@ KEYS = frozenset(
         *SIMPLE_STRINGS,
         *BOOLEANS,
         *STRING_LISTS,
+        *API_KEYS,
     }
 )
 # Service field -> the dialect key it comes from, for the serializer's messages.
@@ -332,9 +344,38 @@ def _links(value) -> list[tuple[ServiceRef, str]]:
     return links
 
 
+def _objects(value, key: str) -> list[dict]:
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise _KeyError(f"expected a list of objects, got {_kind(value)}")
+    return value
+
+
+def _read_api_key(key: str, value, wire: dict, draft: ServiceDraft) -> None:
+    """A service API key (API_KEYS): as POST /service/ takes it, links and volumes_from given by name."""
+    if key == "run_command":
+        wire[key] = _command(value)
+    elif key in ("memory", "memory_swap"):
+        wire[key] = value
+    elif key == "linked_to_service":
+        for link in _objects(value, key):
+            ref = _ref(link.get("to_service"), key)
+            alias = link.get("name") or ref.name
+            draft.links.append((ref, _string(alias, key)))
+    elif key == "bindings":
+        for binding in _objects(value, key):
+            if binding.get("volumes_from"):
+                draft.volumes_from.append(_ref(binding["volumes_from"], key))
+            else:
+                wire.setdefault("bindings", []).append({k: v for k, v in binding.items() if k != "volumes_from"})
+    else:  # container_ports, container_envvars
+        wire.setdefault(key, []).extend(_objects(value, key))
+
+
 def _read_key(key: str, value, wire: dict, draft: ServiceDraft) -> None:
     """Put what `key: value` means into `wire` (service API keys) or the draft's references."""
-    if key == "image":
+    if key in API_KEYS:
+        _read_api_key(key, value, wire, draft)
+    elif key == "image":
         if not isinstance(value, str):
             raise _KeyError(f"expected a string such as tutum/hello-world:latest, got {_kind(value)}")
         wire["image"] = value
@@ -355,7 +396,10 @@ def _read_key(key: str, value, wire: dict, draft: ServiceDraft) -> None:
     elif key == "volumes_from":
         draft.volumes_from = [_ref(item, key) for item in _string_list(value, key)]
     elif key == "tags":
-        wire["tags"] = [{"name": tag} for tag in _string_list(value, key)]
+        tags = (
+            [tag.get("name") if isinstance(tag, dict) else tag for tag in value] if isinstance(value, list) else value
+        )
+        wire["tags"] = [{"name": tag} for tag in _string_list(tags, key)]
     elif key == "target_num_containers":
         if not isinstance(value, int) or isinstance(value, bool):
             raise _KeyError(f"expected an integer, got {_kind(value)}")
@@ -401,6 +445,8 @@ def _messages(detail, path: str = "") -> list[tuple[str, str]]:
 
 def _dialect_key(field_name: str, keys: dict) -> str:
     """The key of the file a service field's error belongs to."""
+    if field_name in keys:
+        return field_name
     if field_name == "autorestart":
         return "autorestart" if "autorestart" in keys and "restart" not in keys else "restart"
     if field_name == "container_ports" and "ports" not in keys:
@@ -415,6 +461,11 @@ def read_service(name: str, keys: dict, owner) -> ServiceDraft:
     wire: dict = {"name": name}
     if "restart" in keys and "autorestart" in keys:
         errors.append(f"{name}: autorestart: the older name of restart; give one of them")
+    for api_key, dialect_key in API_KEYS.items():
+        if api_key in keys and dialect_key in keys:
+            errors.append(f"{name}: {api_key}: the service API's name for {dialect_key}; give one of them")
+    if "container_ports" in keys and "expose" in keys:
+        errors.append(f"{name}: container_ports: give the ports either so or under ports and expose")
     for key, value in keys.items():
         if key in UNSUPPORTED:
             errors.append(f"{name}: {key}: {UNSUPPORTED[key]}")
@@ -430,7 +481,7 @@ def read_service(name: str, keys: dict, owner) -> ServiceDraft:
     if errors:
         raise StackFileError(errors)
     ports = wire.get("container_ports")
-    if ports:
+    if ports and "container_ports" not in keys:  # (given in the service API's form, the serializer checks them)
         # A port both published and exposed is published (compose files often list it twice).
         published = {(p["inner_port"], p["protocol"]) for p in ports if p["published"]}
         wire["container_ports"] = [

@@ -484,3 +484,24 @@ def test_delete_terminates_every_service_and_answers_202(api, django_capture_on_
         assert "while it is Terminated" in response.json()["error"]
     # The name is free again.
     assert create(api).status_code == 201
+
+
+def test_the_stack_documentations_body_in_service_api_names_is_taken(api):
+    # Tutum's stack documentation writes its example services with the service API's keys.
+    services = [
+        {"name": "hello-word", "image": "tutum/hello-world", "target_num_containers": 2},
+        {
+            "name": "web",
+            "image": "tutum/wordpress-stackable:latest",
+            "linked_to_service": [{"to_service": "hello-word", "name": "DB"}],
+            "container_envvars": [{"key": "DB_PASS", "value": "secret"}],
+        },
+    ]
+    response = create(api, services=services)
+    assert response.status_code == 201, response.content
+    web = stack_services(response.json()["uuid"])["web"]
+    link = ServiceLink.objects.get(from_service=web)
+    assert (link.to_service.name, link.name) == ("hello-word", "DB")
+    assert list(web.envvars.values_list("key", "value")) == [("DB_PASS", "secret")]
+    exported = api.get(f"{LIST}{response.json()['uuid']}/export/").json()
+    assert exported["web"]["links"] == ["hello-word:DB"]

@@ -338,3 +338,56 @@ def test_export_reads_back_to_the_same_fields(keys):
     service = _service_with(**columns, tags=first.get("tags", []))
     exported = _export_unsaved(service)
     assert read_service("web", exported, USER).fields == first
+
+
+# ---------------------------------------------------------------- the service API's names
+
+
+def test_the_service_api_names_of_the_stack_documentation_read_as_the_dialect(settings):
+    settings.TUTUM_ALLOW_HOST_PATHS = True
+    dialect = {
+        "image": "tutum/hello-world",
+        "command": "run",
+        "ports": ["8080:80"],
+        "environment": ["A=1"],
+        "links": ["db:DB", "cache.infra"],
+        "volumes": ["/h:/c:ro"],
+        "volumes_from": ["data"],
+        "mem_limit": "64m",
+        "memswap_limit": "128m",
+        "tags": ["prod"],
+    }
+    api_form = {
+        "image": "tutum/hello-world",
+        "run_command": "run",
+        "container_ports": [{"inner_port": "80", "outer_port": "8080", "protocol": "tcp", "published": True}],
+        "container_envvars": [{"key": "A", "value": "1"}],
+        "linked_to_service": [{"to_service": "db", "name": "DB"}, {"to_service": "cache.infra"}],
+        "bindings": [{"host_path": "/h", "container_path": "/c", "rewritable": False}, {"volumes_from": "data"}],
+        "memory": 64,
+        "memory_swap": 128,
+        "tags": [{"name": "prod"}],
+    }
+    first, second = read_service("web", dialect, USER), read_service("web", api_form, USER)
+    assert first.fields == second.fields
+    assert first.links == second.links and first.volumes_from == second.volumes_from
+
+
+@pytest.mark.parametrize(
+    "keys, message",
+    [
+        ({"command": "a", "run_command": "b"}, "web: run_command: the service API's name for command"),
+        ({"ports": ["80"], "container_ports": []}, "web: container_ports: the service API's name for ports"),
+        ({"expose": ["80"], "container_ports": []}, "web: container_ports: give the ports either so or under"),
+        ({"container_ports": [{"inner_port": "x"}]}, "web: container_ports: Expected an integer or a string of digits"),
+        ({"container_ports": "80"}, "web: container_ports: expected a list of objects"),
+        ({"linked_to_service": [{"name": "DB"}]}, "web: linked_to_service: None is not a service name"),
+        ({"bindings": [{"host_path": "/h"}]}, "web: bindings: "),
+        ({"memory": "64m"}, "web: memory: Expected an integer"),
+    ],
+)
+def test_the_service_api_names_are_checked_under_their_own_key(keys, message, settings):
+    settings.TUTUM_ALLOW_HOST_PATHS = True
+    with pytest.raises(StackFileError) as caught:
+        read_service("web", {"image": "nginx", **keys}, USER)
+    assert any(message in line for line in caught.value.errors), caught.value.errors
