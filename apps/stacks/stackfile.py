@@ -4,8 +4,9 @@ A stack file is a map `name: {keys}`, or (as the CLI sends it) a list of those d
 `read_stack_file` turns each service into the keys of the 2015 service API and has them checked by the same
 serializer as `POST /service/` (so a stack holds no rule the service face lacks, tenant safety included);
 what it cannot resolve alone, `links` and `volumes_from`, it returns as references to services by name.
-`export_service` is the way back: the dialect keys of a service as it is, which read again give the same
-fields. Every error names the service and the key: `web: links: no service "db"`.
+The service API's own names (`linked_to_service`, `container_ports`, ...) are read too, as Tutum's stack
+documentation writes them. `export_service` is the way back: the dialect keys of a service as it is, which
+read again give the same fields. Every error names the service and the key: `web: links: no service "db"`.
 """
 
 import re
