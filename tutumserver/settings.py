@@ -245,8 +245,8 @@ TUTUM_LOG_READER = env_str("TUTUM_LOG_READER", "orchestrator.logs.read_container
 ASGI_APPLICATION = "tutumserver.asgi.application"
 # The channel layer is on Redis when there is one (TUTUM_CHANNEL_LAYER_URL, else a Redis broker), in the process
 # otherwise (the embedded mode).
-TUTUM_CHANNEL_LAYER_URL = env_str(
-    "TUTUM_CHANNEL_LAYER_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+TUTUM_CHANNEL_LAYER_URL = env_str("TUTUM_CHANNEL_LAYER_URL") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
 )
 CHANNEL_LAYERS = {
     "default": (
