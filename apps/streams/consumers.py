@@ -19,7 +19,7 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from apps.containers.choices import ContainerState
 from apps.containers.models import Container
@@ -368,6 +368,9 @@ class EventsConsumer(StreamConsumer):
         self.start_task(self.tail(after))
 
     async def tail(self, after: int) -> None:
+        # Postgres wakes the stream at each commit (a look now and then is a safety net); SQLite is polled.
+        listening = connections["default"].vendor == "postgresql"
+        self.poll_seconds = settings.TUTUM_STREAM_POLL_SECONDS * (5 if listening else 1)
         seen: dict[int, float] = {}  # id -> when it was sent, for the look-back
         while True:
             self.wake.clear()
@@ -380,7 +383,7 @@ class EventsConsumer(StreamConsumer):
                 seen[message["id"]] = time.monotonic()
                 after = max(after, message["id"])
             try:
-                await asyncio.wait_for(self.wake.wait(), settings.TUTUM_STREAM_POLL_SECONDS * 5)
+                await asyncio.wait_for(self.wake.wait(), self.poll_seconds)
             except TimeoutError:
                 pass
 
