@@ -22,10 +22,10 @@ from apps.core.fields import (
     StrictListField,
     StrictSerializer,
 )
-from apps.core.images import parse_image_reference
 from apps.core.serializers import ReadSerializer
 from apps.core.uris import container_uri, service_uri, stack_uri
 
+from .. import validation
 from ..choices import (
     AutodestroyPolicy,
     DeploymentStrategy,
@@ -39,8 +39,6 @@ from ..choices import (
 from ..models import Service
 from ..safety import capability_errors
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})$")
-ENV_KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SERVICE_URI_PATTERN = re.compile(r"^/api/v1/(?:service|application)/(?P<uuid>[0-9a-fA-F-]{36})/?$")
 CAPABILITY_PATTERN = re.compile(r"^[A-Za-z_]{1,64}$")
 MAC_PATTERN = re.compile(r"^(?:[0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$")
@@ -233,9 +231,7 @@ class EnvVarIn(StrictSerializer):
     value = StrictCharField(allow_blank=True, max_length=65536)
 
     def validate_key(self, key):
-        if not ENV_KEY_PATTERN.match(key):
-            raise serializers.ValidationError(f"{key!r} is not a valid variable name (letters, digits, underscore).")
-        return key
+        return validation.env_key(key)
 
 
 class LinkIn(StrictSerializer):
@@ -330,19 +326,10 @@ class ServiceWriteSerializer(StrictSerializer):
         return self.context["request"].user
 
     def validate_image(self, value):
-        reference = parse_image_reference(value)
-        if reference is None:
-            raise serializers.ValidationError(
-                f"{value!r} is not a valid image reference, e.g. 'tutum/hello-world' or '127.0.0.1:5000/team/app:1.0'."
-            )
-        return reference
+        return validation.image_reference(value)
 
     def validate_name(self, value):
-        if not NAME_PATTERN.match(value):
-            raise serializers.ValidationError(
-                "Use 1 to 63 letters, digits and hyphens, starting with a letter or digit."
-            )
-        return value
+        return validation.service_name(value)
 
     def validate_target_num_containers(self, value):
         limit = settings.TUTUM_MAX_CONTAINERS_PER_APPLICATION
@@ -367,12 +354,10 @@ class ServiceWriteSerializer(StrictSerializer):
         return labels
 
     def validate_container_ports(self, ports):
-        seen, outer = set(), set()
+        validation.unique_ports(ports)
+        outer = set()
         for port in ports:
             key = (port["inner_port"], port["protocol"])
-            if key in seen:
-                raise serializers.ValidationError(f"Port {key[0]}/{key[1]} is given more than once.")
-            seen.add(key)
             if port["outer_port"] is not None:
                 if not port["published"]:
                     raise serializers.ValidationError(f"Port {key[0]}/{key[1]}: an outer_port needs published: true.")
@@ -382,11 +367,7 @@ class ServiceWriteSerializer(StrictSerializer):
         return ports
 
     def validate_container_envvars(self, envvars):
-        keys = [e["key"] for e in envvars]
-        duplicates = sorted({k for k in keys if keys.count(k) > 1})
-        if duplicates:
-            raise serializers.ValidationError(f"Duplicate keys: {', '.join(duplicates)}.")
-        return envvars
+        return validation.unique_env_keys(envvars)
 
     def validate_roles(self, roles):
         return sorted(set(roles))
@@ -436,7 +417,7 @@ class ServiceWriteSerializer(StrictSerializer):
 
     def validate(self, data):
         if "name" not in data and "image" in data and not self.partial_fields:
-            data["name"] = re.sub(r"[^A-Za-z0-9-]+", "-", data["image"].short_name).strip("-")[:63] or "service"
+            data["name"] = validation.default_name(data["image"], "service")
         if data.get("memory_swap") not in (None, -1) and data.get("memory") and data["memory_swap"] < data["memory"]:
             raise serializers.ValidationError({"memory_swap": ["Must be at least memory (both in MB), or -1."]})
         errors = capability_errors(self.owner, data)

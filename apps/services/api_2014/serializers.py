@@ -16,15 +16,13 @@ from apps.core.fields import (
     StrictListField,
     StrictSerializer,
 )
-from apps.core.images import parse_image_reference
 from apps.core.serializers import ReadSerializer
 from apps.core.uris import application_uri, container_uri
 
+from .. import validation
 from ..choices import ContainerSize, Protocol, RecoveryPolicy, Role, ServiceState
 from ..models import Service
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})$")
-ENV_KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 HOSTNAME_PATTERN = re.compile(r"^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
 APPLICATION_URI_PATTERN = re.compile(r"^/api/v1/application/(?P<uuid>[0-9a-fA-F-]{36})/?$")
 
@@ -150,9 +148,7 @@ class EnvVarInSerializer(StrictSerializer):
     value = StrictCharField(allow_blank=True, max_length=65536)
 
     def validate_key(self, key):
-        if not ENV_KEY_PATTERN.match(key):
-            raise serializers.ValidationError(f"{key!r} is not a valid variable name (letters, digits, underscore).")
-        return key
+        return validation.env_key(key)
 
 
 def _validate_hostname(value):
@@ -187,38 +183,19 @@ class ApplicationCreateSerializer(StrictSerializer):
     web_public_dns = StrictCharField(required=False, allow_null=True, allow_blank=True, default=None)
 
     def validate_image(self, value):
-        reference = parse_image_reference(value)
-        if reference is None:
-            raise serializers.ValidationError(
-                f"{value!r} is not a valid image reference, e.g. 'tutum/hello-world' or '127.0.0.1:5000/team/app:1.0'."
-            )
-        return reference
+        return validation.image_reference(value)
 
     def validate_name(self, value):
-        if not NAME_PATTERN.match(value):
-            raise serializers.ValidationError(
-                "Use 1 to 63 letters, digits and hyphens, starting with a letter or digit."
-            )
-        return value
+        return validation.service_name(value)
 
     def validate_web_public_dns(self, value):
         return _validate_hostname(value)
 
     def validate_container_ports(self, ports):
-        seen = set()
-        for port in ports:
-            key = (port["inner_port"], port["protocol"])
-            if key in seen:
-                raise serializers.ValidationError(f"Port {key[0]}/{key[1]} is given more than once.")
-            seen.add(key)
-        return ports
+        return validation.unique_ports(ports)
 
     def validate_container_envvars(self, envvars):
-        keys = [e["key"] for e in envvars]
-        duplicates = sorted({k for k in keys if keys.count(k) > 1})
-        if duplicates:
-            raise serializers.ValidationError(f"Duplicate keys: {', '.join(duplicates)}.")
-        return envvars
+        return validation.unique_env_keys(envvars)
 
     def validate_roles(self, roles):
         return sorted(set(roles))
@@ -249,7 +226,7 @@ class ApplicationCreateSerializer(StrictSerializer):
                 {"web_public_dns": ["Only available if the application listens on port 80."]}
             )
         if "name" not in data:
-            data["name"] = re.sub(r"[^A-Za-z0-9-]+", "-", data["image"].short_name).strip("-")[:63] or "app"
+            data["name"] = validation.default_name(data["image"], "app")
         return data
 
 
