@@ -23,6 +23,7 @@ from apps.containers.choices import TRANSITIONAL, ContainerState, recovery_actio
 from apps.containers.links import alias_link_variables, container_link_variables
 from apps.containers.models import Container, ContainerEnvVar, ContainerPort
 from apps.core.transitions import compare_and_set
+from apps.nodes import placement
 from apps.nodes.models import Node, NodeState
 from apps.services import services as application_services
 from apps.services.choices import NetworkMode, PidMode, Role, ServiceState
@@ -31,7 +32,7 @@ from apps.services.models import Service, ServiceLink, ServicePort
 from .driver import ContainerSpec, DriverError, NameConflict, NodeUnreachable, PortSpec, driver_for
 from .driver.base import LABEL_CONTAINER, LABEL_GENERATION, LABEL_INSTANCE, LABEL_SERVICE, ContainerInfo, Mount
 from .images import application_auth, ensure_image
-from .scheduler import pick_node, pick_nodes
+from .scheduler import pick_node
 
 logger = logging.getLogger(__name__)
 C = ContainerState
@@ -81,19 +82,30 @@ def converge_service(uuid: str) -> list[str]:
 
 def place_containers(service: Service) -> None:
     """Give every container of the service that is to start and has no node yet its node, all in one
-    pick; a container converged without one (the sweep) still picks its own (_assign_node)."""
-    unplaced = list(
-        Container.objects.filter(service=service, state=C.STARTING, node__isnull=True)
-        .order_by("number")
-        .values_list("pk", flat=True)
-    )
-    if not unplaced:
-        return
-    by_node: dict[int, list[int]] = {}
-    for pk, node in zip(unplaced, pick_nodes(len(unplaced)), strict=True):
-        by_node.setdefault(node.pk, []).append(pk)
-    for node_pk, pks in by_node.items():
-        Container.objects.filter(pk__in=pks, node__isnull=True).update(node_id=node_pk)
+    pick (the use cases place new rows themselves; these are rows created while no matching node was
+    reachable, or starts of containers that failed to be placed); a container converged without one (the
+    sweep) still picks its own (_assign_node)."""
+    with transaction.atomic():
+        unplaced = list(
+            Container.objects.filter(service=service, state=C.STARTING, node__isnull=True)
+            .order_by("number")
+            .values_list("pk", flat=True)
+        )
+        if not unplaced:
+            return
+        try:
+            picked = placement.pick(service, len(unplaced))
+        except placement.NoMatchingNode as exc:
+            Container.objects.filter(pk__in=unplaced, state=C.STARTING, node__isnull=True).update(
+                state=C.START_FAILED, exit_code=None, exit_code_msg=str(exc), modified=timezone.now()
+            )
+            return
+        by_node: dict[int, list[int]] = {}
+        for pk, node in zip(unplaced, picked, strict=True):
+            if node is not None:
+                by_node.setdefault(node.pk, []).append(pk)
+        for node_pk, pks in by_node.items():
+            Container.objects.filter(pk__in=pks, node__isnull=True).update(node_id=node_pk)
 
 
 def apply_image_defaults(service: Service) -> None:
@@ -178,10 +190,21 @@ def _find_existing(container: Container, driver) -> ContainerInfo | None:
     return found[0] if found else None
 
 
-def _assign_node(container: Container) -> Node:
+def _assign_node(container: Container) -> Node | None:
+    """The container's node, placed now by the service's rules when it has none. None: no node matches
+    the service's tags (the container is then `Start failed` saying so). Raises NodeUnreachable when
+    every matching node is unreachable, so the task tries again later."""
     if container.node_id is None:
-        node = pick_node()
-        Container.objects.filter(pk=container.pk, node__isnull=True).update(node=node)
+        with transaction.atomic():
+            try:
+                (node,) = placement.pick(container.service, 1)
+            except placement.NoMatchingNode as exc:
+                failed = {"exit_code": None, "exit_code_msg": str(exc)}
+                compare_and_set(Container.objects, container.pk, [C.STARTING], C.START_FAILED, **failed)
+                return None
+            if node is None:
+                raise NodeUnreachable("No node the service may run on is reachable.")
+            Container.objects.filter(pk=container.pk, node__isnull=True).update(node=node)
         container.refresh_from_db(fields=["node"])
     return container.node
 
@@ -200,6 +223,8 @@ def mark_node(node: Node, reachable: bool, error: str = "") -> None:
 def ensure_running(container: Container) -> bool:
     """Starting -> Running (or Start failed with Docker's reason). Creates the Docker container if missing."""
     node = _assign_node(container)
+    if node is None:
+        return True
     driver = driver_for(node)
     try:
         info = _find_existing(container, driver)

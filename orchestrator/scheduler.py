@@ -1,10 +1,9 @@
-"""Which node a container runs on: the reachable node with the fewest live containers."""
+"""Which node a container runs on. The rules live in apps.nodes.placement (they read only rows, and the
+use cases place new containers with them); here the worker's side: the default node, and nodes for work
+that belongs to no service."""
 
-from django.conf import settings
-from django.db.models import Count, Q
-
-from apps.containers.choices import ContainerState
-from apps.nodes.models import Node, NodeState
+from apps.nodes.models import Node
+from apps.nodes.placement import pick_any, register_default_node
 
 from .nodes import refresh_facts
 
@@ -12,10 +11,7 @@ from .nodes import refresh_facts
 def ensure_default_node() -> Node:
     """The engine at DOCKER_HOST is always a node, registered the first time anyone asks (with its facts,
     when the engine answers; otherwise the next sweep reads them)."""
-    node, created = Node.objects.get_or_create(
-        docker_host=settings.DOCKER_HOST,
-        defaults={"name": "default", "publish_address": settings.TUTUM_PUBLISH_ADDRESS},
-    )
+    node, created = register_default_node()
     if created:
         refresh_facts(node)
     return node
@@ -26,21 +22,7 @@ def pick_node() -> Node:
 
 
 def pick_nodes(count: int) -> list[Node]:
-    """A node for each of `count` new containers, each going to the least loaded node once the ones
-    before it are counted: one query for a whole fan-out instead of one per container."""
+    """A node for each of `count` pieces of work, each going to the least loaded reachable node once the
+    ones before it are counted: one query for a whole fan-out instead of one per container."""
     ensure_default_node()
-    live = ~Q(containers__state__in=[ContainerState.TERMINATED])
-    candidates = list(
-        Node.objects.filter(state=NodeState.REACHABLE, schedulable=True)
-        .annotate(load=Count("containers", filter=live))
-        .order_by("load", "id")
-    )
-    if not candidates:
-        fallback = Node.objects.filter(schedulable=True).order_by("id").first() or Node.objects.order_by("id").first()
-        return [fallback] * count
-    picked = []
-    for _ in range(count):
-        node = min(candidates, key=lambda n: (n.load, n.id))
-        node.load += 1
-        picked.append(node)
-    return picked
+    return pick_any(count)

@@ -19,8 +19,9 @@ from apps.containers.models import Container, ContainerPort
 from apps.core.dispatch import wake
 from apps.core.exceptions import UnsuitableState
 from apps.core.transitions import compare_and_set
+from apps.nodes import placement
 
-from .choices import ALLOWED_FROM, ALREADY_DONE_IN, TRANSITIONAL, ServiceState
+from .choices import ALLOWED_FROM, ALREADY_DONE_IN, TRANSITIONAL, DeploymentStrategy, ServiceState
 from .models import Service, ServiceBinding, ServiceEnvVar, ServiceLink, ServicePort
 
 CONVERGE_SERVICE = "orchestrator.converge_service"
@@ -56,16 +57,24 @@ def _unique_name(owner, name: str) -> str:
 
 
 def _add_containers(service: Service, count: int) -> None:
+    """New container rows, each placed on its node at once (placement rules in apps.nodes.placement); with
+    no node matching the service's tags they are recorded `Start failed` saying so."""
     first = service.next_container_number
+    try:
+        nodes, failure = placement.pick(service, count), None
+    except placement.NoMatchingNode as exc:
+        nodes, failure = [None] * count, str(exc)
     containers = Container.objects.bulk_create(
         Container(
             service=service,
             number=n,
             unique_name=f"{service.unique_name}-{n}",
-            state=C.STARTING,
+            node=node,
+            state=C.START_FAILED if failure else C.STARTING,
+            exit_code_msg=failure,
             generation=service.generation,
         )
-        for n in range(first, first + count)
+        for n, node in zip(range(first, first + count), nodes, strict=True)
     )
     ports = list(service.ports.all())
     ContainerPort.objects.bulk_create(
@@ -81,8 +90,34 @@ def _retire_containers(service: Service, count: int) -> None:
     Container.objects.filter(pk__in=[c.pk for c in newest]).update(state=C.TERMINATING, modified=timezone.now())
 
 
+def _retire_misplaced(service: Service) -> None:
+    """An `EVERY_NODE` service keeps the oldest container on each matching node; the others (on a node gone,
+    unschedulable or untagged, or a second copy on one node) are terminated."""
+    wanted = {node.pk for node in placement.matching_nodes(service.tags)}
+    kept: set[int | None] = set()
+    misplaced = []
+    for pk, node_id in service.containers.live().order_by("number").values_list("pk", "node_id"):
+        if node_id in wanted and node_id not in kept:
+            kept.add(node_id)
+        else:
+            misplaced.append(pk)
+    if misplaced:
+        Container.objects.filter(pk__in=misplaced).update(state=C.TERMINATING, modified=timezone.now())
+
+
+def _follow_nodes(service: Service) -> None:
+    target = placement.every_node_target(service)
+    if target != service.target_num_containers:
+        service.target_num_containers = target
+        service.save(update_fields=["target_num_containers", "modified"])
+
+
 def match_container_rows(service: Service) -> None:
-    """Add or retire container rows so the live ones equal the target. Caller holds the row lock."""
+    """Add or retire container rows so the live ones equal the target. Caller holds the row lock.
+    An `EVERY_NODE` service's target is first set to the number of its matching nodes."""
+    if service.deployment_strategy == DeploymentStrategy.EVERY_NODE:
+        _follow_nodes(service)
+        _retire_misplaced(service)
     live = service.containers.live().count()
     if live < service.target_num_containers:
         _add_containers(service, service.target_num_containers - live)
@@ -195,6 +230,8 @@ def create_service(owner, data: dict, start: bool = True) -> Service:
     )
     _set_related(service, data)
     if start:
+        if service.deployment_strategy == DeploymentStrategy.EVERY_NODE:
+            _follow_nodes(service)
         _add_containers(service, service.target_num_containers)
         wake(CONVERGE_SERVICE, service.uuid)
     return service
