@@ -61,11 +61,13 @@ def _owned(request, uuid, queryset=None):
 def service_list(request):
     services = paginate_by_key(request, service_list_queryset(request.user))
     nodes = _nodes_of(services)
+    # Rows build their links from one prefix: a reverse() per link was a third of the page's time.
+    prefix = reverse("dashboard:services")
     for service in services:
         service.node_names = nodes.get(service.pk, [])
+        service.path = f"{prefix}{service.uuid}/"
     template = "services/_service_rows.html" if is_poll(request) else "services/list.html"
-    # Rows build their links from this prefix: a reverse() per link was a third of the page's time.
-    context = {"services": services, "page_obj": services, "services_path": reverse("dashboard:services")}
+    context = {"services": services, "page_obj": services}
     return render(request, template, context)
 
 
