@@ -57,6 +57,13 @@ def upgrade(using: str = "default") -> bool:
             for old, new in columns.items():
                 cursor.execute(f"ALTER TABLE {quote(table)} RENAME COLUMN {quote(old)} TO {quote(new)}")
         cursor.execute("UPDATE django_migrations SET app = %s WHERE app = %s", ["services", "applications"])
+        # Content types of the new label can only be leftovers of an interrupted run: the old ones, with the
+        # permissions that point at them, take their place.
+        new_types = "SELECT id FROM django_content_type WHERE app_label = %s"
+        permissions = f"SELECT id FROM auth_permission WHERE content_type_id IN ({new_types})"
+        for table in ("auth_group_permissions", "auth_user_user_permissions"):
+            cursor.execute(f"DELETE FROM {table} WHERE permission_id IN ({permissions})", ["services"])
+        cursor.execute(f"DELETE FROM auth_permission WHERE content_type_id IN ({new_types})", ["services"])
         cursor.execute("DELETE FROM django_content_type WHERE app_label = %s", ["services"])
         for old, new in MODELS.items():
             cursor.execute(
