@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from apps.accounts.models import ApiKey
@@ -24,6 +24,7 @@ from apps.containers.links import alias_link_variables, container_link_variables
 from apps.containers.models import Container, ContainerEnvVar, ContainerPort
 from apps.core.transitions import compare_and_set
 from apps.nodes import placement
+from apps.nodes import services as node_services
 from apps.nodes.models import Node, NodeState
 from apps.services import services as application_services
 from apps.services.choices import NetworkMode, PidMode, Role, ServiceState
@@ -38,6 +39,7 @@ logger = logging.getLogger(__name__)
 C = ContainerState
 A = ServiceState
 MAX_PASSES = 5
+DRAINED = (NodeState.TERMINATING, NodeState.TERMINATED)
 
 
 def exit_code_message(exit_code: int | None, oom_killed: bool = False) -> str | None:
@@ -69,7 +71,8 @@ def converge_service(uuid: str) -> list[str]:
         apply_image_defaults(service)
     with transaction.atomic():
         locked = Service.objects.select_for_update().get(pk=service.pk)
-        if locked.state not in (A.TERMINATING, A.TERMINATED, A.STOPPING):
+        # A service not started yet gets its containers from its first start, not from a sweep.
+        if locked.state not in (A.TERMINATING, A.TERMINATED, A.STOPPING, A.NOT_RUNNING):
             application_services.match_container_rows(locked)
     if service.state == A.REDEPLOYING:
         application_services.next_redeploy_container(service.pk)
@@ -165,6 +168,8 @@ def converge_container(uuid: str) -> list[str]:
     if container is None:
         return []
     finish_container_actions(container.uuid)
+    if container.node is not None and container.node.state == NodeState.TERMINATING:
+        node_services.finish_drain(container.node_id)  # the last container of a drained node is gone
     application_services.settle_service(container.service_id)
     follow_up = application_services.next_redeploy_container(container.service_id)
     return [str(follow_up.uuid)] if follow_up else []
@@ -215,9 +220,16 @@ def mark_node(node: Node, reachable: bool, error: str = "") -> None:
         # is rather than rewriting (and locking) its row once per container of a scale-up.
         now = timezone.now()
         fresh = Q(state=NodeState.REACHABLE, last_error="", last_seen__gte=now - timezone.timedelta(seconds=1))
-        Node.objects.filter(pk=node.pk).exclude(fresh).update(state=NodeState.REACHABLE, last_seen=now, last_error="")
+        Node.objects.filter(pk=node.pk).exclude(fresh).update(
+            state=_unless_drained(NodeState.REACHABLE), last_seen=now, last_error=""
+        )
     else:
-        Node.objects.filter(pk=node.pk).update(state=NodeState.UNREACHABLE, last_error=error)
+        Node.objects.filter(pk=node.pk).update(state=_unless_drained(NodeState.UNREACHABLE), last_error=error)
+
+
+def _unless_drained(state: str):
+    """The new state, except that a node being drained (or drained) stays so whatever its engine does."""
+    return Case(When(state__in=DRAINED, then=F("state")), default=Value(state))
 
 
 def ensure_running(container: Container) -> bool:

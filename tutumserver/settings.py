@@ -233,6 +233,10 @@ TUTUM_MAX_CONTAINERS_PER_APPLICATION = env_int("TUTUM_MAX_CONTAINERS_PER_APPLICA
 TUTUM_CREDENTIALS_KEY = env_str("TUTUM_CREDENTIALS_KEY") or _embedded_secret_key("credentials_key")
 # The API checks registry credentials through this function (apps/ does not import orchestrator/).
 TUTUM_REGISTRY_LOGIN = env_str("TUTUM_REGISTRY_LOGIN", "orchestrator.images.check_registry_login")
+# The API checks an engine it registers as a node through this function (apps/ does not import orchestrator/).
+TUTUM_ENGINE_PROBE = env_str("TUTUM_ENGINE_PROBE", "orchestrator.nodes.probe_engine")
+# A node that has not answered for this long is lost: its containers that heal are re-created elsewhere.
+TUTUM_NODE_LOST_AFTER_SECONDS = env_int("TUTUM_NODE_LOST_AFTER_SECONDS", 30)
 TUTUM_STOP_TIMEOUT_SECONDS = env_int("TUTUM_STOP_TIMEOUT_SECONDS", 10)
 TUTUM_SWEEP_INTERVAL_SECONDS = env_int("TUTUM_SWEEP_INTERVAL_SECONDS", 15)
 TUTUM_STUCK_AFTER_SECONDS = env_int("TUTUM_STUCK_AFTER_SECONDS", 30)

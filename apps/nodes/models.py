@@ -1,11 +1,14 @@
 from django.db import models
 
 from apps.core.models import UuidModel
+from apps.images.crypto import decrypt_secret, encrypt_secret
 
 
 class NodeState(models.TextChoices):
     REACHABLE = "Deployed"
     UNREACHABLE = "Unreachable"
+    TERMINATING = "Terminating"  # drained: its containers are replaced elsewhere, then it is Terminated
+    TERMINATED = "Terminated"
 
 
 class Node(UuidModel):
@@ -30,6 +33,11 @@ class Node(UuidModel):
     cpu = models.PositiveIntegerField(null=True, blank=True, help_text="CPUs.")
     memory = models.PositiveBigIntegerField(null=True, blank=True, help_text="MB.")
     disk = models.PositiveIntegerField(null=True, blank=True, help_text="GB, when the storage driver tells.")
+    # TLS client material for a tcp:// engine, encrypted like registry passwords; blank: no TLS.
+    destroyed = models.DateTimeField(null=True, blank=True, help_text="When its drain ended (Terminated).")
+    tls_ca = models.TextField(blank=True, help_text="Encrypted.")
+    tls_cert = models.TextField(blank=True, help_text="Encrypted.")
+    tls_key = models.TextField(blank=True, help_text="Encrypted.")
 
     class Meta:
         ordering = ["id"]
@@ -40,3 +48,12 @@ class Node(UuidModel):
     @property
     def fqdn(self) -> str:
         return self.external_fqdn or self.publish_address
+
+    def set_tls(self, ca: str, cert: str, key: str) -> None:
+        """Store the CA, client certificate and key (PEM), encrypted; all blank: no TLS."""
+        self.tls_ca, self.tls_cert, self.tls_key = (encrypt_secret(pem) if pem else "" for pem in (ca, cert, key))
+
+    def tls_pems(self) -> tuple[str, str, str] | None:
+        if not self.tls_cert:
+            return None
+        return tuple(decrypt_secret(token) if token else "" for token in (self.tls_ca, self.tls_cert, self.tls_key))

@@ -78,8 +78,40 @@ class NodeSerializer(ReadSerializer):
         return None
 
     def get_destroyed_datetime(self, node) -> str | None:
-        return None  # a node is removed by the operator, never kept terminated
+        return Rfc2822DateTimeField().to_representation(node.destroyed) if node.destroyed else None
 
     @extend_schema_field(TAGS_SCHEMA)
     def get_tags(self, node) -> list[dict]:
         return [{"name": tag} for tag in node.tags]
+
+
+class NodeTagInSerializer(serializers.Serializer):
+    name = serializers.RegexField(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,99}$")
+
+
+class NodeCreateSerializer(serializers.Serializer):
+    """`POST /node/` (staff): register an engine. The PEMs are write-only: stored encrypted, never answered."""
+
+    name = serializers.CharField(max_length=100)
+    docker_host = serializers.CharField(max_length=255, help_text="unix:///path.sock or tcp://host:port")
+    tls_ca = serializers.CharField(required=False, allow_blank=True, write_only=True, trim_whitespace=False)
+    tls_cert = serializers.CharField(required=False, allow_blank=True, write_only=True, trim_whitespace=False)
+    tls_key = serializers.CharField(required=False, allow_blank=True, write_only=True, trim_whitespace=False)
+    publish_address = serializers.CharField(max_length=255, required=False, default="127.0.0.1")
+    external_fqdn = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
+    nickname = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
+    tags = NodeTagInSerializer(many=True, required=False)
+    schedulable = serializers.BooleanField(required=False, default=True)
+
+
+class NodeUpdateSerializer(serializers.Serializer):
+    """`PATCH /node/<uuid>/` (staff): `tags` (`[{"name": …}]`, the whole new set) and `nickname`."""
+
+    nickname = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    tags = NodeTagInSerializer(many=True, required=False)
+
+    def validate(self, attrs):
+        unknown = set(self.initial_data) - set(self.fields)
+        if unknown:
+            raise serializers.ValidationError({key: ["Only tags and nickname can be changed."] for key in unknown})
+        return attrs

@@ -1,21 +1,74 @@
 from django.db.models import Count, Q
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, status
+from rest_framework.response import Response
 
 from apps.containers.choices import ContainerState
 from apps.core.views import OwnedResourceViewSet
 
+from . import services
 from .filters import NodeFilter
 from .models import Node
-from .serializers import NodeSerializer
+from .serializers import NodeCreateSerializer, NodeSerializer, NodeUpdateSerializer
+
+
+class StaffWrites(permissions.BasePermission):
+    """Every user reads nodes; only staff register, change and drain them (403 otherwise: the node is
+    visible to them, so a 404 would be a lie)."""
+
+    message = "Only staff can register, change or terminate nodes."
+
+    def has_permission(self, request, view):
+        return request.method in permissions.SAFE_METHODS or bool(request.user and request.user.is_staff)
 
 
 class NodeViewSet(OwnedResourceViewSet):
-    """Read-only: nodes are the operator's infrastructure, visible to every user so that an unreachable
-    node explains the state of the containers on it. Each user counts only their own containers on it."""
+    """Nodes are the operator's infrastructure, visible to every user so that an unreachable node explains
+    the state of the containers on it; each user counts only their own containers on it. Staff register
+    engines (POST, checked at once), change their tags and nickname (PATCH) and drain them (DELETE)."""
 
     serializer_class = NodeSerializer
     filterset_class = NodeFilter
-    http_method_names = ["get", "head", "options"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_permissions(self):
+        return [*super().get_permissions(), StaffWrites()]
 
     def queryset_for(self, user):
         live = Q(containers__service__owner=user) & ~Q(containers__state=ContainerState.TERMINATED)
         return Node.objects.annotate(current_num_containers=Count("containers", filter=live))
+
+    def _answer(self, node, code):
+        fresh = self.get_queryset().get(pk=node.pk)
+        return Response(NodeSerializer(fresh).data, status=code)
+
+    @extend_schema(request=NodeCreateSerializer, responses={201: NodeSerializer, 200: NodeSerializer})
+    def create(self, request):
+        serializer = NodeCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        tags = [tag["name"] for tag in data.pop("tags", [])] if "tags" in serializer.validated_data else None
+        name, docker_host = data.pop("name"), data.pop("docker_host")
+        node, created = services.register_node(
+            name,
+            docker_host,
+            ca=data.pop("tls_ca", ""),
+            cert=data.pop("tls_cert", ""),
+            key=data.pop("tls_key", ""),
+            tags=tags,
+            **data,
+        )
+        return self._answer(node, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(request=NodeUpdateSerializer, responses={200: NodeSerializer})
+    def partial_update(self, request, uuid=None):
+        serializer = NodeUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        if "tags" in data:
+            data["tags"] = [tag["name"] for tag in data["tags"]]
+        return self._answer(services.update_node(self.get_object(), data), status.HTTP_200_OK)
+
+    @extend_schema(request=None, responses={202: NodeSerializer})
+    def destroy(self, request, uuid=None):
+        return self._answer(services.terminate_node(self.get_object()), status.HTTP_202_ACCEPTED)

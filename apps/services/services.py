@@ -105,6 +105,30 @@ def _retire_misplaced(service: Service) -> None:
         Container.objects.filter(pk__in=misplaced).update(state=C.TERMINATING, modified=timezone.now())
 
 
+@transaction.atomic
+def replace_containers_of_node(service: Service, node) -> None:
+    """A node is drained: the service's live containers on it are terminated and as many new ones are
+    placed on other nodes (the node takes no new containers any more); a stopped one's replacement is
+    recorded stopped. A service on every node only recounts its nodes."""
+    service = _locked(service)
+    on_node = list(service.containers.live().filter(node=node))
+    if not on_node:
+        return
+    Container.objects.filter(pk__in=[c.pk for c in on_node]).update(state=C.TERMINATING, modified=timezone.now())
+    quiet = [c for c in on_node if c.state in (C.STOPPED, C.STOPPING)]
+    if service.state in (S.TERMINATING, S.TERMINATED):
+        pass
+    elif service.deployment_strategy == DeploymentStrategy.EVERY_NODE:
+        match_container_rows(service)
+    else:
+        first = service.next_container_number
+        _add_containers(service, len(on_node))
+        if quiet:
+            new = service.containers.filter(number__gte=first, state=C.STARTING).order_by("number")[: len(quiet)]
+            Container.objects.filter(pk__in=[c.pk for c in new]).update(state=C.STOPPED)
+    wake(CONVERGE_SERVICE, service.uuid)
+
+
 def _follow_nodes(service: Service) -> None:
     target = placement.every_node_target(service)
     if target != service.target_num_containers:
@@ -406,7 +430,8 @@ def settle_service(service_pk: int) -> Service | None:
 @finishes_service_actions
 def _settle_service(service_pk: int) -> Service | None:
     service = Service.objects.select_for_update().filter(pk=service_pk).first()
-    if service is None or service.state == S.TERMINATED:
+    # Not running waits for its first start: nothing settles it (a sweep would otherwise call it Stopped).
+    if service is None or service.state in (S.TERMINATED, S.NOT_RUNNING):
         return service
     containers = list(service.containers.all())
     if any(c.state in CONTAINER_TRANSITIONAL for c in containers):

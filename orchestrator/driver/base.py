@@ -184,3 +184,21 @@ class Driver(Protocol):
     ) -> LogStream: ...
     # `command` in the running container, stdin attached; with `tty`, on a terminal (output is all stdout).
     def exec_session(self, container_id: str, command: list[str], tty: bool = False) -> ExecSession: ...
+
+
+@dataclass(frozen=True, repr=False)
+class TlsMaterial:
+    """A TLS engine's CA and client certificate and key, in PEM. Never in a repr or a log line."""
+
+    ca: str
+    cert: str
+    key: str
+
+    @property
+    def fingerprint(self) -> str:
+        import hashlib
+
+        return hashlib.sha256("\0".join((self.ca, self.cert, self.key)).encode()).hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        return f"TlsMaterial({self.fingerprint})"

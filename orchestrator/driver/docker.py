@@ -1,7 +1,9 @@
 """The docker-py implementation of the driver. The only module that imports docker."""
 
+import os
 import re
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +27,7 @@ from .base import (
     NodeUnreachable,
     PortSpec,
     RegistryAuth,
+    TlsMaterial,
 )
 
 
@@ -69,11 +72,12 @@ def _reason(exc: Exception) -> str:
 
 
 class DockerDriver:
-    def __init__(self, base_url: str, timeout: int = 60):
+    def __init__(self, base_url: str, timeout: int = 60, tls: "docker.tls.TLSConfig | None" = None):
         self.base_url = base_url
+        self.tls = tls
         try:
             # Asks the engine for its API version: an engine that is down fails here already.
-            self.client = docker.DockerClient(base_url=base_url, timeout=timeout)
+            self.client = docker.DockerClient(base_url=base_url, timeout=timeout, tls=tls or False)
         except docker_errors.DockerException as exc:
             raise NodeUnreachable(f"Docker engine at {base_url} is unreachable: {exc}") from exc
         self.api = self.client.api
@@ -217,7 +221,7 @@ class DockerDriver:
     def login(self, registry: str, username: str, password: str) -> None:
         # A throwaway client: docker-py keeps accepted credentials in the client, and the shared one
         # must never pull with a user's credentials that were not given for that pull.
-        client = docker.APIClient(base_url=self.base_url, timeout=self.api.timeout)
+        client = docker.APIClient(base_url=self.base_url, timeout=self.api.timeout, tls=self.tls or False)
         try:
             address = "https://index.docker.io/v1/" if registry == "index.docker.io" else registry
             self._call(client.login, username, password, registry=address, reauth=True)
@@ -255,7 +259,7 @@ class DockerDriver:
     def events(self, labels: dict[str, str]) -> Iterator[ContainerEvent]:
         """Container events of our containers, as they happen; ends (or raises NodeUnreachable) when the
         connection to the engine drops. Uses its own client: the stream holds a connection forever."""
-        client = docker.APIClient(base_url=self.base_url, timeout=None)
+        client = docker.APIClient(base_url=self.base_url, timeout=None, tls=self.tls or False)
         filters = {"type": "container", "label": [f"{k}={v}" for k, v in labels.items()]}
         try:
             for event in client.events(decode=True, filters=filters):
@@ -275,7 +279,9 @@ class DockerDriver:
     def _stream_client(self):
         """A client of its own for a stream that holds its connection (no timeout, never back in a pool).
         The shared client's API version is reused, so making it costs no request."""
-        return docker.APIClient(base_url=self.base_url, version=self.api.api_version, timeout=None)
+        return docker.APIClient(
+            base_url=self.base_url, version=self.api.api_version, timeout=None, tls=self.tls or False
+        )
 
     def logs_stream(self, container_id: str, tail: int | None, follow: bool, since: float | None = None):
         """Raises DriverError (or NodeUnreachable) when Docker refuses, e.g. for a missing container."""
@@ -459,13 +465,45 @@ class _DockerExecSession:
             self._client.close()
 
 
-_drivers: dict[str, DockerDriver] = {}
+_drivers: dict[tuple[str, str], DockerDriver] = {}
 _drivers_lock = threading.Lock()
 
 
-def docker_driver(base_url: str) -> DockerDriver:
-    """One client per engine and process; docker-py's client is safe to share between threads."""
+def _tls_config(tls: TlsMaterial) -> docker.tls.TLSConfig:
+    """docker-py reads certificates from files: the PEMs go to a directory only this user can read, one
+    per set of certificates, for the life of the process."""
+    directory = os.path.join(tempfile.gettempdir(), f"tutum-tls-{os.getuid()}-{tls.fingerprint}")
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    paths = {}
+    for name, pem in (("ca.pem", tls.ca), ("cert.pem", tls.cert), ("key.pem", tls.key)):
+        path = paths[name] = os.path.join(directory, name)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(pem)
+    return docker.tls.TLSConfig(client_cert=(paths["cert.pem"], paths["key.pem"]), ca_cert=paths["ca.pem"], verify=True)
+
+
+def docker_driver(base_url: str, tls: TlsMaterial | None = None, timeout: int = 60) -> DockerDriver:
+    """One client per engine (and set of certificates) and process; docker-py's client is safe to share
+    between threads. A TLS engine is reached over https with the client certificate, checked against the CA."""
+    key = (base_url, tls.fingerprint if tls else "")
     with _drivers_lock:
-        if base_url not in _drivers:
-            _drivers[base_url] = DockerDriver(base_url)
-        return _drivers[base_url]
+        if key not in _drivers:
+            _drivers[key] = DockerDriver(base_url, timeout=timeout, tls=_tls_config(tls) if tls else None)
+        return _drivers[key]
+
+
+def probe(base_url: str, tls: TlsMaterial | None = None, timeout: int = 5) -> EngineInfo:
+    """The engine's facts on a fresh client (not cached): registration checks an engine with it.
+    Raises NodeUnreachable saying why (no answer, a refused certificate)."""
+    driver = None
+    try:
+        driver = DockerDriver(base_url, timeout=timeout, tls=_tls_config(tls) if tls else None)
+        return driver.info()
+    except DriverError:
+        raise
+    except Exception as exc:  # a certificate the ssl module cannot load, a malformed address
+        raise NodeUnreachable(f"Docker engine at {base_url} is unreachable: {exc}") from exc
+    finally:
+        if driver is not None:
+            driver.client.close()
