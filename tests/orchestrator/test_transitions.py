@@ -409,3 +409,17 @@ def test_start_after_stop_records_a_new_start(user):
     assert app.state == AS.RUNNING
     assert app.started_datetime > first_start
     assert app.started_datetime >= app.stopped_datetime
+
+
+def test_a_service_not_started_yet_is_neither_given_containers_nor_settled_by_a_converge(user):
+    from orchestrator.converge import converge_service
+
+    service = make_application(
+        user, "later", state=AS.NOT_RUNNING, containers=0, target_num_containers=2, image_defaults_applied=True
+    )
+    assert converge_service(str(service.uuid)) == []
+    service.refresh_from_db()
+    assert (service.state, service.containers.count()) == (AS.NOT_RUNNING, 0)
+    app_services.settle_service(service.pk)
+    service.refresh_from_db()
+    assert service.state == AS.NOT_RUNNING
