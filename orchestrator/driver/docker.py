@@ -71,16 +71,33 @@ def _reason(exc: Exception) -> str:
     return str(exc)
 
 
+class _EngineClient(docker.APIClient):
+    """docker-py's client, except that an engine's TLS certificate is checked against the CA given for it:
+    requests would otherwise check it against the bundle in REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE when set
+    (a request-level setting that overrides the session's). A DockerClient is this plus its `api`."""
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        merged = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if isinstance(self.verify, str):
+            merged["verify"] = self.verify
+        return merged
+
+
 class DockerDriver:
     def __init__(self, base_url: str, timeout: int = 60, tls: "docker.tls.TLSConfig | None" = None):
         self.base_url = base_url
         self.tls = tls
         try:
             # Asks the engine for its API version: an engine that is down fails here already.
-            self.client = docker.DockerClient(base_url=base_url, timeout=timeout, tls=tls or False)
+            self.client = docker.DockerClient.__new__(docker.DockerClient)
+            self.client.api = _EngineClient(base_url=base_url, timeout=timeout, tls=tls or False)
         except docker_errors.DockerException as exc:
             raise NodeUnreachable(f"Docker engine at {base_url} is unreachable: {exc}") from exc
         self.api = self.client.api
+
+    def _api_client(self, **kwargs) -> docker.APIClient:
+        """Another low-level client to the same engine, with the same certificates."""
+        return _EngineClient(base_url=self.base_url, tls=self.tls or False, **kwargs)
 
     def _call(self, fn, *args, **kwargs):
         try:
@@ -221,7 +238,7 @@ class DockerDriver:
     def login(self, registry: str, username: str, password: str) -> None:
         # A throwaway client: docker-py keeps accepted credentials in the client, and the shared one
         # must never pull with a user's credentials that were not given for that pull.
-        client = docker.APIClient(base_url=self.base_url, timeout=self.api.timeout, tls=self.tls or False)
+        client = self._api_client(timeout=self.api.timeout)
         try:
             address = "https://index.docker.io/v1/" if registry == "index.docker.io" else registry
             self._call(client.login, username, password, registry=address, reauth=True)
@@ -259,7 +276,7 @@ class DockerDriver:
     def events(self, labels: dict[str, str]) -> Iterator[ContainerEvent]:
         """Container events of our containers, as they happen; ends (or raises NodeUnreachable) when the
         connection to the engine drops. Uses its own client: the stream holds a connection forever."""
-        client = docker.APIClient(base_url=self.base_url, timeout=None, tls=self.tls or False)
+        client = self._api_client(timeout=None)
         filters = {"type": "container", "label": [f"{k}={v}" for k, v in labels.items()]}
         try:
             for event in client.events(decode=True, filters=filters):
@@ -279,9 +296,7 @@ class DockerDriver:
     def _stream_client(self):
         """A client of its own for a stream that holds its connection (no timeout, never back in a pool).
         The shared client's API version is reused, so making it costs no request."""
-        return docker.APIClient(
-            base_url=self.base_url, version=self.api.api_version, timeout=None, tls=self.tls or False
-        )
+        return self._api_client(version=self.api.api_version, timeout=None)
 
     def logs_stream(self, container_id: str, tail: int | None, follow: bool, since: float | None = None):
         """Raises DriverError (or NodeUnreachable) when Docker refuses, e.g. for a missing container."""

@@ -14,8 +14,12 @@ import docker
 
 
 class SecondEngine:
-    def __init__(self, name: str, subnet_octet: int):
+    """`tls`: also listen on tcp://127.0.0.1:<tcp_port> with TLS, verifying client certificates (Certificates)."""
+
+    def __init__(self, name: str, subnet_octet: int, tls: "Certificates | None" = None, tcp_port: int | None = None):
         self.name = name
+        self.tls = tls
+        self.tcp_port = tcp_port
         self.bridge = f"br-{name}"[:15]
         self.address = f"172.31.{subnet_octet}.1/24"
         self.socket = f"/var/run/docker-{name}.sock"
@@ -28,6 +32,10 @@ class SecondEngine:
     @property
     def url(self) -> str:
         return f"unix://{self.socket}"
+
+    @property
+    def tcp_url(self) -> str:
+        return f"tcp://127.0.0.1:{self.tcp_port}"
 
     def client(self) -> docker.DockerClient:
         return docker.DockerClient(base_url=self.url, timeout=30)
@@ -45,6 +53,7 @@ class SecondEngine:
                 "dockerd",
                 "-H",
                 self.url,
+                *(self._tls_arguments() if self.tls else ()),
                 "--data-root",
                 str(self.data_root),
                 "--exec-root",
@@ -73,6 +82,17 @@ class SecondEngine:
                 time.sleep(0.2)
         raise RuntimeError(f"dockerd {self.name} did not start: {self.log.read_text()[-3000:]}")
 
+    def _tls_arguments(self) -> list[str]:
+        paths = self.tls.write(self.data_root.with_name(f"docker-{self.name}-tls"))
+        return [
+            "-H",
+            self.tcp_url,
+            "--tlsverify",
+            f"--tlscacert={paths['ca']}",
+            f"--tlscert={paths['server_cert']}",
+            f"--tlskey={paths['server_key']}",
+        ]
+
     def stop(self):
         if self.process and self.process.poll() is None:
             self.process.terminate()
@@ -96,8 +116,81 @@ class SecondEngine:
                 container.remove(force=True)
         self.stop()
         subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
-        for path in (self.data_root, self.exec_root):
+        for path in (self.data_root, self.exec_root, self.data_root.with_name(f"docker-{self.name}-tls")):
             shutil.rmtree(path, ignore_errors=True)
         for path in (self.socket, self.pidfile):
             if os.path.exists(path):
                 os.remove(path)
+
+
+class Certificates:
+    """A throwaway CA, a server certificate for 127.0.0.1 and a client certificate, made with `cryptography`.
+    PEM strings: `ca`, `server_cert`, `server_key`, `client_cert`, `client_key`."""
+
+    def __init__(self, common_name: str = "tutum-test-ca"):
+        import datetime
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+        now = datetime.datetime.now(datetime.UTC)
+
+        def key():
+            return ec.generate_private_key(ec.SECP256R1())
+
+        def pem_key(private):
+            return private.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            ).decode()
+
+        def name(text):
+            return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
+
+        def certificate(subject, public, issuer, signer, *extensions):
+            builder = (
+                x509.CertificateBuilder()
+                .subject_name(subject)
+                .issuer_name(issuer)
+                .public_key(public)
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(minutes=5))
+                .not_valid_after(now + datetime.timedelta(days=1))
+            )
+            for extension, critical in extensions:
+                builder = builder.add_extension(extension, critical=critical)
+            return builder.sign(signer, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
+
+        ca_key = key()
+        ca_name = name(common_name)
+        self.ca = certificate(
+            ca_name, ca_key.public_key(), ca_name, ca_key, (x509.BasicConstraints(ca=True, path_length=None), True)
+        )
+        server_key, client_key = key(), key()
+        import ipaddress
+
+        self.server_cert = certificate(
+            name("127.0.0.1"),
+            server_key.public_key(),
+            ca_name,
+            ca_key,
+            (x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False),
+            (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
+        )
+        self.client_cert = certificate(
+            name("tutumserver"),
+            client_key.public_key(),
+            ca_name,
+            ca_key,
+            (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), False),
+        )
+        self.server_key, self.client_key = pem_key(server_key), pem_key(client_key)
+
+    def write(self, directory: Path) -> dict[str, Path]:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        paths = {}
+        for field in ("ca", "server_cert", "server_key", "client_cert", "client_key"):
+            paths[field] = directory / f"{field}.pem"
+            paths[field].write_text(getattr(self, field))
+        return paths
