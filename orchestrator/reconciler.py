@@ -95,9 +95,10 @@ def reconcile_node(node: Node) -> None:
             logger.info("reconcile: %s is %s in the database but not in Docker", container.uuid, container.state)
             converge.observe_container(str(container.uuid))
 
+    # A container whose row names another node is a stale copy (re-created there while this node was lost).
     owned = set(
         str(u)
-        for u in Container.objects.filter(uuid__in=[u for u in by_uuid if u])
+        for u in Container.objects.filter(uuid__in=[u for u in by_uuid if u], node=node)
         .exclude(state=C.TERMINATED)
         .values_list("uuid", flat=True)
     )

@@ -10,7 +10,7 @@ from django.db import close_old_connections
 
 from apps.nodes.models import Node
 
-from . import converge, reconciler
+from . import converge, nodes, reconciler
 from .driver import NodeUnreachable
 from .images import refresh_image_task  # noqa: F401 (registers orchestrator.refresh_image)
 from .locks import try_advisory_lock
@@ -52,6 +52,8 @@ def sweep() -> None:
         if not acquired:
             return
         container_uuids, application_uuids = reconciler.stuck_work()
+        # A node lost for TUTUM_NODE_LOST_AFTER_SECONDS: its healing containers are re-created elsewhere.
+        container_uuids += nodes.recover_lost_nodes()
     for uuid in container_uuids:
         converge_container.delay(uuid)
     for uuid in application_uuids:

@@ -1,6 +1,7 @@
 """Many Docker hosts: two extra engines on this machine beside the main one, one on a unix socket and one
 over TCP with TLS client certificates made here. Registration through the API (and its 400s), placement by
-HIGH_AVAILABILITY, EVERY_NODE and tags, checked in each engine. The engines live for this module only and
+HIGH_AVAILABILITY, EVERY_NODE and tags, checked in each engine; a node whose engine stops (its healing
+containers run elsewhere, its stale copies are removed when it is back). The engines live for this module only and
 are removed (bridges, data roots) even when a test fails."""
 
 import pytest
@@ -150,3 +151,65 @@ def test_every_node_follows_a_joining_node_and_tags_choose_nodes(worker, staff, 
 
     wait_for(on_every_node, timeout=90, message="one container of the EVERY_NODE service on each of 3 nodes")
     assert api.get(everywhere).json()["target_num_containers"] == 3
+
+
+LOST_AFTER = 10
+
+
+@pytest.fixture
+def quick_loss_worker(worker, settings):
+    """The suite's worker with TUTUM_NODE_LOST_AFTER_SECONDS shortened for the test (and back after it)."""
+    suite_env = worker.env
+    worker.stop()
+    worker.env = {**suite_env, "TUTUM_NODE_LOST_AFTER_SECONDS": str(LOST_AFTER)}
+    worker.start()
+    settings.TUTUM_NODE_LOST_AFTER_SECONDS = LOST_AFTER
+    yield worker
+    worker.stop()
+    worker.env = suite_env
+    worker.start()
+
+
+def test_a_lost_node_s_containers_run_elsewhere_and_its_stale_copies_go(
+    quick_loss_worker, staff, api, docker_client, clean_engines
+):
+    import time
+
+    plain, _ = clean_engines
+    assert register(staff, plain, "plain").status_code == 201
+    uri = start_service(api, "healing", 4, deployment_strategy="HIGH_AVAILABILITY", autorestart="ALWAYS")
+    wait_for_state(api, uri, "Running", timeout=90)
+    service_uuid = api.get(uri).json()["uuid"]
+    assert running_per_engine({"default": docker_client, "plain": plain.client()}, service_uuid) == {
+        "default": 2,
+        "plain": 2,
+    }
+    names = sorted(Container.objects.filter(service__uuid=service_uuid).values_list("unique_name", flat=True))
+
+    plain.stop()
+    stopped_at = time.monotonic()
+    plain_uri = next(n["resource_uri"] for n in api.get(NODES).json()["objects"] if n["name"] == "plain")
+    wait_for(lambda: api.get(plain_uri).json()["state"] == "Unreachable", timeout=15, message="node Unreachable")
+
+    def all_on_default():
+        running = running_per_engine({"default": docker_client}, service_uuid)["default"]
+        return running == 4 and api.get(uri).json()["state"] == "Running"
+
+    wait_for(all_on_default, timeout=LOST_AFTER + 5 + 5, message="the lost node's containers running on the other")
+    print(f"\n[many hosts] engine stopped -> its containers running elsewhere: {time.monotonic() - stopped_at:.1f}s")
+    rows = Container.objects.filter(service__uuid=service_uuid).exclude(state="Terminated")
+    assert sorted(rows.values_list("unique_name", flat=True)) == names  # the same containers, the same names
+    assert set(rows.values_list("node__name", flat=True)) == {"default"}
+
+    plain.start()
+    labels = [f"{LABEL_INSTANCE}={settings.TUTUM_INSTANCE}", f"tutum.service={service_uuid}"]
+    wait_for(
+        lambda: not plain.client().containers.list(all=True, filters={"label": labels}),
+        timeout=30,
+        message="the stale copies removed from the node that came back",
+    )
+    wait_for(lambda: api.get(plain_uri).json()["state"] == "Deployed", timeout=15, message="node Deployed again")
+    assert running_per_engine({"default": docker_client, "plain": plain.client()}, service_uuid) == {
+        "default": 4,
+        "plain": 0,
+    }

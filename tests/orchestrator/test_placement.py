@@ -166,3 +166,35 @@ def test_the_worker_places_rows_left_unplaced(user, three):
     container = extra.containers.get()
     assert (container.state, container.node_id) == (CS.START_FAILED, None)
     assert "ssd" in container.exit_code_msg
+
+
+def test_a_lost_nodes_healing_containers_move_with_their_names(user, three, settings):
+    from django.utils import timezone
+
+    from orchestrator.nodes import lost_nodes, recover_lost_nodes
+
+    a, b, c = three
+    settings.TUTUM_NODE_LOST_AFTER_SECONDS = 30
+    heal = make_application(user, "heal", containers=2, container_state=CS.RUNNING, autorestart="ALWAYS")
+    replace = make_application(user, "replace", containers=1, container_state=CS.RUNNING, autoreplace="ON_FAILURE")
+    plain = make_application(user, "plain", containers=1, container_state=CS.RUNNING)
+    stopped = make_application(user, "stopped", containers=1, container_state=CS.STOPPED, autorestart="ALWAYS")
+    for service in (heal, replace, plain, stopped):
+        service.containers.update(node=b, docker_id="old")
+    Node.objects.filter(pk=b.pk).update(state=NodeState.UNREACHABLE, last_seen=timezone.now())
+    assert recover_lost_nodes() == []  # unreachable, not lost yet
+
+    Node.objects.filter(pk=b.pk).update(last_seen=timezone.now() - timezone.timedelta(seconds=31))
+    assert list(lost_nodes()) == [Node.objects.get(pk=b.pk)]
+    moved = recover_lost_nodes()
+    assert len(moved) == 3
+    for service in (heal, replace):
+        for container in service.containers.all():
+            assert (container.state, container.docker_id) == (CS.STARTING, "")
+            assert container.node_id in (a.pk, c.pk)
+            assert container.unique_name.startswith(service.unique_name)
+            assert "stopped answering" in container.exit_code_msg
+    assert {c.node_id for c in heal.containers.all()} == {a.pk, c.pk}  # placed by the usual rules
+    assert plain.containers.get().node_id == b.pk  # no healing asked: it waits for its node
+    assert stopped.containers.get().node_id == b.pk
+    assert recover_lost_nodes() == []  # nothing left to move
