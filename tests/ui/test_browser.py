@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 import requests
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -253,3 +255,32 @@ def _image(text):
     from apps.core.images import parse_image_reference
 
     return parse_image_reference(text)
+
+
+def test_the_keyboard_alone_logs_in_and_reaches_every_control_of_the_services_page(dashboard, make_user):
+    alice = make_user("alice")
+    use_cases.create_service(alice, {"image": _image("local/httpd"), "name": "web"}, start=False)
+    ui = dashboard()
+    ui.open("/login/")
+    focused = []
+    while len(focused) < 5 and "id_username" not in focused:  # the skip link, the home link, the first field
+        ActionChains(ui.driver).send_keys(Keys.TAB).perform()
+        active = ui.driver.switch_to.active_element
+        focused.append(active.get_attribute("id") or active.text)
+    assert focused[-1] == "id_username", focused
+    page = ui.find("html")
+    ActionChains(ui.driver).send_keys("alice", Keys.TAB, PASSWORD, Keys.ENTER).perform()
+    WebDriverWait(ui.driver, 30).until(staleness_of(page))
+    assert ui.driver.current_url.endswith("/services/")
+    ui.check_page()
+
+    reached = []
+    for _ in range(40):
+        ActionChains(ui.driver).send_keys(Keys.TAB).perform()
+        element = ui.driver.switch_to.active_element
+        reached.append(element.get_attribute("aria-label") or element.text or element.get_attribute("id"))
+    expected = ["Start web", "Stop web", "scale-", "Scale web", "Redeploy web", "Terminate web", "New service"]
+    for label in expected:
+        assert any(label in (text or "") for text in reached), (label, reached)
+    ui.collect_console()
+    assert ui.console_errors == []
