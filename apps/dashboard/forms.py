@@ -11,6 +11,14 @@ from apps.services.choices import DeploymentStrategy, RecoveryPolicy
 PORT_SPEC = re.compile(r"^(?:(?P<outer>[^:/\s]+):)?(?P<inner>[^:/\s]+)(?:/(?P<protocol>[A-Za-z]+))?$")
 
 
+class LinesField(forms.CharField):
+    """Text of lines, with a browser's CRLF read as LF: unchanged text then compares equal to what was shown."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.replace("\r\n", "\n") if isinstance(value, str) else value
+
+
 class LoginForm(forms.Form):
     username = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username"}))
     password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
@@ -26,7 +34,7 @@ class ScaleForm(forms.Form):
 
 class StackForm(forms.Form):
     name = forms.CharField(max_length=64)
-    stack_file = forms.CharField(
+    stack_file = LinesField(
         label="Stack file",
         widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}),
         help_text="YAML: a map of service names to their keys (image, target_num_containers, ports, links…).",
@@ -79,7 +87,7 @@ class ServiceForm(forms.Form):
     ports = forms.CharField(
         required=False, help_text="Blank: the image's ports. e.g. 80, 8080:80, 53/udp (outer:inner/protocol)."
     )
-    env = forms.CharField(
+    env = LinesField(
         label="Environment",
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
@@ -138,7 +146,7 @@ class ServiceEditForm(forms.Form):
 
     image = forms.CharField(max_length=255)
     target_num_containers = forms.IntegerField(label="Containers", min_value=0)
-    env = forms.CharField(
+    env = LinesField(
         label="Environment",
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),

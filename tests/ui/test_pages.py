@@ -7,11 +7,12 @@ import pytest
 from django.test import Client
 
 from apps.accounts.models import ApiKey
+from apps.actions.models import Action
 from apps.containers.choices import ContainerState
 from apps.containers.models import Container
 from apps.nodes.models import Node
 from apps.services.choices import ServiceState
-from apps.services.models import Service
+from apps.services.models import Service, ServiceEnvVar
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "secret-password"
@@ -248,12 +249,20 @@ def test_links_offer_only_the_users_own_services(browser, user, other_user):
 def test_edit_changes_only_what_changed_and_redeploys_when_asked(browser, user):
     service = make_service(user, state=ServiceState.RUNNING)
     Container.objects.create(service=service, number=1, unique_name="web-1", state=ContainerState.RUNNING)
-    browser.post(f"/services/{service.uuid}/edit/", {"image": "local/httpd:latest", "target_num_containers": "1"})
+    ServiceEnvVar.objects.create(service=service, key="A", value="1")
+    ServiceEnvVar.objects.create(service=service, key="B", value="2")
+    response = browser.post(
+        f"/services/{service.uuid}/edit/",
+        {"image": "local/httpd:latest", "target_num_containers": "1", "env": "A=1\r\nB=2\r\n"},
+        follow=True,
+    )
+    assert "Nothing changed." in response.content.decode()
     service.refresh_from_db()
-    assert service.synchronized  # nothing changed
+    assert service.synchronized  # the same text, sent with a browser's line ends
+    assert not Action.objects.filter(target_uuid=service.uuid).exists()
     browser.post(
         f"/services/{service.uuid}/edit/",
-        {"image": "local/httpd:latest", "target_num_containers": "1", "env": "A=1", "redeploy": "on"},
+        {"image": "local/httpd:latest", "target_num_containers": "1", "env": "A=1\r\n", "redeploy": "on"},
     )
     service.refresh_from_db()
     assert [(e.key, e.value) for e in service.envvars.all()] == [("A", "1")]

@@ -178,7 +178,10 @@ def service_edit(request, uuid):
             body["target_num_containers"] = form.cleaned_data["target_num_containers"]
         data = _validated(request, body, form, partial_update=True)
         data = data if form.is_valid() else None
-        if data is not None and run(request, use_cases.update_service, service, data, scale=True, done="Saved."):
+        if data == {} and not form.cleaned_data["redeploy"]:
+            messages.info(request, "Nothing changed.")
+            return redirect("dashboard:service", uuid=service.uuid)
+        if data == {} or run(request, use_cases.update_service, service, data, scale=True, done="Saved."):
             if form.cleaned_data["redeploy"]:
                 run(request, use_cases.redeploy_service, service, done="Redeploying.")
             return redirect("dashboard:service", uuid=service.uuid)
