@@ -2,6 +2,12 @@
 container left, beside the same 20 containers made by a plain docker-py loop (sequential, and 4 threads:
 the engine's ceiling on this machine) and by `docker-compose up -d --scale web=20`.
 
+Then a stack of three linked services, web x16 -> api x3 -> db x1 (20 containers), as `tutum stack up`
+makes it (`POST /api/v1/stack/` with the stack file's services, then `start/`) to all Running, beside the
+same services from the equivalent compose file (`docker-compose up -d`, `links` and `scale`); then `tutum
+stack update` of web's environment (PATCH the stack, `redeploy/`) to all Running again, checked to have
+replaced web's containers only, beside `docker-compose up -d` of the changed file; then terminate / down.
+
     .venv/bin/python bench/orchestration.py [--smoke] [--containers N] [--rounds N]
 
 The server side is real: gunicorn, a Celery worker (-P threads -c 8) on a Redis server of its own, beat and
@@ -16,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -182,6 +189,191 @@ def compose_round(stack: Stack, n: int, round_: int) -> tuple[float, float] | No
         shutil.rmtree(folder, ignore_errors=True)
 
 
+# ---------------------------------------------------------------- stacks
+
+# Services of the stack in link order (each links to the one before) and their containers.
+STACK_SHAPE = {"db": 1, "api": 3, "web": 16}
+SMOKE_STACK_SHAPE = {"db": 1, "api": 1, "web": 1}
+CHANGED = "web"  # the service whose environment `stack update` changes
+
+
+def stack_file(shape: dict[str, int], colour: str) -> list[dict]:
+    """The services as the CLI sends a stack file: its keys plus "name", a list in the file's order."""
+    services, previous = [], None
+    for name, count in shape.items():
+        service = {
+            "name": name,
+            "image": IMAGE,
+            "command": " ".join(COMMAND),
+            "target_num_containers": count,
+            "environment": {"BENCH": "1", **({"COLOUR": colour} if name == CHANGED else {})},
+        }
+        if previous:
+            service["links"] = [previous]
+        services.append(service)
+        previous = name
+    return services
+
+
+def running_ids(client, services: dict[str, list[str]]) -> dict[str, set[str]]:
+    """Docker ids of the running containers of each service, found by all of its `key=value` labels."""
+    return {
+        name: {c["Id"] for c in client.api.containers(filters={"label": found})} for name, found in services.items()
+    }
+
+
+def check_update(shape: dict[str, int], before: dict[str, set[str]], after: dict[str, set[str]], who: str) -> None:
+    """Every service runs its count; the changed one in new containers only, the others in the same ones."""
+    counts = {name: len(ids) for name, ids in after.items()}
+    if counts != shape:
+        raise RuntimeError(f"{who}: Docker runs {counts} after the update, not {shape}")
+    for name, ids in after.items():
+        if name == CHANGED and ids & before[name]:
+            raise RuntimeError(f"{who}: {len(ids & before[name])} of {name}'s containers were not replaced")
+        if name != CHANGED and ids != before[name]:
+            raise RuntimeError(f"{who}: the update replaced containers of {name}, which did not change")
+
+
+def server_stack_round(stack: Stack, headers: dict, shape: dict[str, int], round_: int) -> tuple[float, float, float]:
+    client = stack.docker()
+    name = f"stack{round_}"
+    poll = None
+
+    def wait_running(started: float, what: str) -> dict:
+        deadline = started + 120
+        while True:
+            _, data = request("GET", poll, headers)
+            data = (data.get("objects") or [{}])[0]
+            if data.get("state") == "Running" and data.get("synchronized"):
+                return data
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"stack not Running after {what}: {data.get('state')}\n{stack.logs('worker')[-3000:]}"
+                )
+            time.sleep(POLL_SECONDS)
+
+    started = time.monotonic()
+    status, created = request(
+        "POST", f"{stack.url}/api/v1/stack/", headers, {"name": name, "services": stack_file(shape, "blue")}
+    )
+    if status != 201:
+        raise RuntimeError(f"POST stack answered {status}: {created}")
+    uri = f"{stack.url}{created['resource_uri']}"
+    poll = f"{stack.url}/api/v1/stack/?uuid={created['uuid']}"
+    status, answer = request("POST", f"{uri}start/", headers)
+    if status != 202:
+        raise RuntimeError(f"POST stack start answered {status}: {answer}")
+    wait_running(started, "start")
+    up = time.monotonic() - started
+
+    _, listed = request("GET", f"{stack.url}/api/v1/service/?stack={quote(created['resource_uri'])}", headers)
+    services = {s["name"]: [f"tutum.service={s['uuid']}"] for s in listed["objects"]}
+    before = running_ids(client, services)
+    counts = {n: len(ids) for n, ids in before.items()}
+    if counts != shape:
+        raise RuntimeError(f"the API says Running but Docker runs {counts}, not {shape}")
+
+    started = time.monotonic()
+    status, answer = request("PATCH", uri, headers, {"name": name, "services": stack_file(shape, "green")})
+    if status != 200:
+        raise RuntimeError(f"PATCH stack answered {status}: {answer}")
+    status, answer = request("POST", f"{uri}redeploy/", headers)
+    if status != 202:
+        raise RuntimeError(f"POST stack redeploy answered {status}: {answer}")
+    wait_running(started, "redeploy")
+    update = time.monotonic() - started
+    check_update(shape, before, running_ids(client, services), "tutumserver")
+
+    started = time.monotonic()
+    status, _ = request("DELETE", uri, headers)
+    if status != 202:
+        raise RuntimeError(f"DELETE stack answered {status}")
+    while any(client.api.containers(all=True, filters={"label": found}) for found in services.values()):
+        if time.monotonic() - started > 120:
+            raise RuntimeError("stack containers still there 120 s after terminate")
+        time.sleep(POLL_SECONDS)
+    down = time.monotonic() - started
+    return up, update, down
+
+
+COMPOSE_STACK_SERVICE = """  {name}:
+    image: {image}
+    command: {command}
+    scale: {count}
+    mem_limit: {memory}m
+    cpu_shares: {cpu}
+    environment:
+{env}
+    labels:
+      tutum.instance: "{instance}"
+      tutum.bench: "compose-stack-{round_}"
+"""
+
+
+def compose_stack_file(stack: Stack, shape: dict[str, int], colour: str, round_: int) -> str:
+    text, previous = 'version: "2.4"\nservices:\n', None
+    for name, count in shape.items():
+        env = {**ENV, **({"COLOUR": colour} if name == CHANGED else {})}
+        text += COMPOSE_STACK_SERVICE.format(
+            name=name,
+            image=IMAGE,
+            command=COMMAND,
+            count=count,
+            memory=MEMORY_MB,
+            cpu=CPU_SHARES,
+            env="\n".join(f'      {k}: "{v}"' for k, v in env.items()),
+            instance=stack.baseline_instance,
+            round_=round_,
+        )
+        if previous:
+            text += f"    links:\n      - {previous}\n"
+        previous = name
+    return text
+
+
+def compose_stack_round(stack: Stack, shape: dict[str, int], round_: int) -> tuple[float, float, float] | None:
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        return None
+    client = stack.docker()
+    folder = Path(tempfile.mkdtemp(prefix="tutum-bench-compose-stack-"))
+    path = folder / "docker-compose.yml"
+    project = f"{stack.instance}-compose-stack-{round_}".replace("_", "-")
+    compose = [binary, "-p", project, "-f", str(path)]
+
+    # The round's own label, and the service label compose gives each container.
+    services = {n: [f"tutum.bench=compose-stack-{round_}", f"com.docker.compose.service={n}"] for n in shape}
+
+    def ids() -> dict[str, set[str]]:
+        return running_ids(client, services)
+
+    try:
+        path.write_text(compose_stack_file(stack, shape, "blue", round_))
+        started = time.monotonic()
+        subprocess.run([*compose, "up", "-d"], check=True, capture_output=True)
+        up = time.monotonic() - started
+        before = ids()
+        counts = {n: len(found) for n, found in before.items()}
+        if counts != shape:
+            raise RuntimeError(f"docker-compose up: Docker runs {counts}, not {shape}")
+
+        path.write_text(compose_stack_file(stack, shape, "green", round_))
+        # `-t 0`: the old containers killed at once, as the server's redeploy removes them (force); with
+        # compose's default 10 s, `sleep` (PID 1, deaf to SIGTERM) would make this row 10 s slower.
+        started = time.monotonic()
+        subprocess.run([*compose, "up", "-d", "-t", "0"], check=True, capture_output=True)
+        update = time.monotonic() - started
+        check_update(shape, before, ids(), "docker-compose")
+
+        started = time.monotonic()
+        subprocess.run([*compose, "down", "-t", "0"], check=True, capture_output=True)
+        down = time.monotonic() - started
+        return up, update, down
+    finally:
+        subprocess.run([*compose, "down", "-t", "0"], capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -193,8 +385,12 @@ def main() -> int:
     args = parser.parse_args()
     n = args.containers or (2 if args.smoke else 20)
     rounds = args.rounds or (1 if args.smoke else 3)
+    shape = SMOKE_STACK_SHAPE if args.smoke else STACK_SHAPE
+    server_stack = "tutumserver stack (POST /stack/ + start/)"
+    compose_stack = "docker-compose up -d (links, scale)"
 
     times: dict[str, list[tuple[float, float]]] = {}
+    stack_times: dict[str, list[tuple[float, float, float]]] = {}
     with Stack("orchestration", smoke=args.smoke) as stack:
         username, key = stack.user_with_key()
         headers = api_headers(username, key)
@@ -216,6 +412,18 @@ def main() -> int:
                     continue
                 times.setdefault(label, []).append(result)
                 log(f"round {round_ + 1}/{rounds} {label}: up {result[0]:.2f}s, down {result[1]:.2f}s")
+            stack_methods = {
+                server_stack: lambda r=round_: server_stack_round(stack, headers, shape, r),
+                compose_stack: lambda r=round_: compose_stack_round(stack, shape, r),
+            }
+            for label, method in stack_methods.items():
+                result = method()
+                if result is None:
+                    log(f"{label}: docker-compose is not installed; skipped")
+                    continue
+                stack_times.setdefault(label, []).append(result)
+                up, update, down = result
+                log(f"round {round_ + 1}/{rounds} {label}: up {up:.2f}s, update {update:.2f}s, down {down:.2f}s")
 
     ceiling = median([up for up, _ in times["docker-py, 4 threads"]])
     rows = []
@@ -241,6 +449,35 @@ def main() -> int:
         print(f"{verdict} all running: {server:.2f}s vs docker-compose {compose:.2f}s (target: faster)")
     else:
         print("n/a docker-compose is not installed (apt-get install docker-compose)")
+
+    services = ", ".join(
+        f"{name} x{count}" + (f" (linked to {previous})" if previous else "")
+        for (name, count), previous in zip(shape.items(), [None, *shape], strict=False)
+    )
+    print()
+    print(f"# Stacks: {services}: {sum(shape.values())} containers of {IMAGE}, median of {rounds} round(s)")
+    print(f"update: {CHANGED}'s environment changed, then redeployed; the other services' containers kept")
+    print()
+    stack_medians = {label: [median([v[i] for v in values]) for i in range(3)] for label, values in stack_times.items()}
+    compose_up = stack_medians.get(compose_stack, [None])[0]
+    rows = [
+        [
+            label,
+            f"{up:.2f}",
+            f"{up / compose_up:.2f}x" if compose_up else "-",
+            f"{update:.2f}",
+            f"{down:.2f}",
+        ]
+        for label, (up, update, down) in stack_medians.items()
+    ]
+    print(table(rows, ["method", "stack up: all running s", "vs docker-compose", "update: all running s", "removed s"]))
+    print()
+    up, update, _ = stack_medians[server_stack]
+    if compose_up:
+        print(f"stack up: {up:.2f}s vs docker-compose {compose_up:.2f}s: {up / compose_up:.2f}x")
+    else:
+        print(f"stack up: {up:.2f}s; docker-compose is not installed (apt-get install docker-compose)")
+    print(f"stack update: {update:.2f}s, only {CHANGED}'s containers replaced (the others' Docker ids unchanged)")
     return 0
 
 

@@ -7,6 +7,8 @@ set -euo pipefail
 log() { printf '[services] %s\n' "$*" >&2; }
 
 APT_PACKAGES=(postgresql redis-server docker.io busybox-static iptables iproute2 docker-registry apache2-utils curl)
+# The orchestration benchmark's baseline (bench/orchestration.py): Debian's docker-compose 1.29.
+APT_PACKAGES+=(docker-compose)
 # The dashboard's browser tests (tests/ui): Debian's headless Chromium and its driver, and a font to draw text with.
 APT_PACKAGES+=(chromium chromium-driver fonts-dejavu-core)
 

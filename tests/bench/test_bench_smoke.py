@@ -7,6 +7,7 @@ No number is judged here: timings belong to bench/README.md, not to a test.
 """
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -95,6 +96,19 @@ def test_orchestration_prints_server_and_baselines(outputs):
         assert re.fullmatch(NUMBER, cells[1]) and float(cells[1]) > 0, cells  # all running s
         assert re.fullmatch(NUMBER, cells[4]), cells  # all removed s
     assert re.search(r"^(PASS|MISS) all running: " + NUMBER + "x", stdout, re.M)
+    # The stack rows: up, update and removal timed; the update replaced only the changed service's containers
+    # (the script stops with an error otherwise). docker-compose's row only where it is installed.
+    assert "# Stacks: db x1, api x1 (linked to db), web x1 (linked to api)" in stdout
+    stack_rows = [_row(stdout, "tutumserver stack")]
+    if shutil.which("docker-compose"):
+        stack_rows.append(_row(stdout, "docker-compose up -d (links, scale)"))
+        assert re.search(
+            r"^stack up: " + NUMBER + "s vs docker-compose " + NUMBER + "s: " + NUMBER + "x$", stdout, re.M
+        )
+    for cells in stack_rows:
+        assert all(re.fullmatch(NUMBER, c) for c in (cells[1], cells[3], cells[4])), cells  # up, update, removed s
+        assert float(cells[1]) > 0 and float(cells[3]) > 0, cells
+    assert re.search(r"^stack update: " + NUMBER + "s, only web's containers replaced", stdout, re.M)
 
 
 def test_reaction_prints_restart_replace_and_docker_policy(outputs):
