@@ -9,10 +9,10 @@ On Postgres the triggers are constraint triggers deferred to the commit: the tok
 for the instant before each commit, so two transactions of one owner cannot deadlock on it and workers do
 not queue behind each other's long transactions. SQLite has one writer at a time and plain triggers.
 
-The same triggers write the event stream's record (apps/streams): for a service, container, node or stack, an
-`Event` row (type, create/update/delete, uuid, state, owner) in the transaction of the change, and on Postgres a
-`NOTIFY tutum_events`, sent at commit, which wakes the streams. One record of every change, for the list cache
-and the events alike.
+The same triggers write the event stream's record (apps/streams): for a service, container, node, stack or
+action, an `Event` row (type, create/update/delete, uuid, state, owner) in the transaction of the change, and
+on Postgres a `NOTIFY tutum_events`, sent at commit, which wakes the streams. One record of every change, for
+the list cache and the events alike.
 
 Installed after every `migrate` (post_migrate), so a table that a migration rebuilds (SQLite does that for
 most column changes) gets its triggers back; the database's own token (owner 0) is renewed at the same time,
@@ -35,6 +35,11 @@ class Watched:
     owner: str
     # None: every change; otherwise only an UPDATE where one of these columns changes.
     columns: tuple[str, ...] | None = None
+    # False for a table no list shows, watched only for its events (actions): its changes lock the owner's
+    # token row, which keeps one owner's events in commit order, without renewing the token.
+    lists: bool = True
+    # The changes watched when `columns` is None.
+    operations: tuple[str, ...] = ("INSERT", "UPDATE", "DELETE")
 
 
 # The tables whose changes are events, and the type each event has.
@@ -43,6 +48,7 @@ EVENTS = {
     "containers.Container": "container",
     "nodes.Node": "node",
     "stacks.Stack": "stack",
+    "actions.Action": "action",
 }
 NOTIFY_CHANNEL = "tutum_events"
 
@@ -69,6 +75,9 @@ def _watched() -> list[Watched]:
         Watched("auth.User", "{row}.id", columns=("username",)),
         # Container lists are filtered by their service's stack name (`service__stack__name`).
         Watched("stacks.Stack", "{row}.owner_id", columns=("name",)),
+        # Every change of an action is an event (its state above all); an action is never deleted but with its
+        # owner.
+        Watched("actions.Action", "{row}.owner_id", lists=False, operations=("INSERT", "UPDATE")),
     ]
 
 
@@ -102,6 +111,16 @@ def _postgres(version_table: str) -> list[str]:
             END IF;
         END $$ LANGUAGE plpgsql
         """,
+        # The owner's token row locked until the commit, the token unchanged.
+        f"""
+        CREATE OR REPLACE FUNCTION {TRIGGER}_lock(owner bigint) RETURNS void AS $$
+        BEGIN
+            IF owner IS NOT NULL THEN
+                INSERT INTO {version_table} AS v (owner_id, token) VALUES (owner, md5(gen_random_uuid()::text))
+                ON CONFLICT (owner_id) DO UPDATE SET token = v.token;
+            END IF;
+        END $$ LANGUAGE plpgsql
+        """,
         f"""
         INSERT INTO {version_table} (owner_id, token) VALUES (0, md5(gen_random_uuid()::text))
         ON CONFLICT (owner_id) DO UPDATE SET token = EXCLUDED.token
@@ -111,7 +130,8 @@ def _postgres(version_table: str) -> list[str]:
         table = _table(watched.model)
         function = f"{TRIGGER}_{table}"
         old, new = watched.owner.format(row="OLD"), watched.owner.format(row="NEW")
-        events = "UPDATE" if watched.columns else "INSERT OR UPDATE OR DELETE"
+        events = "UPDATE" if watched.columns else " OR ".join(watched.operations)
+        renew = f"{TRIGGER}_renew" if watched.lists else f"{TRIGGER}_lock"
         when = f"WHEN ({_when(watched)})" if watched.columns else ""
         statements += [
             f"""
@@ -122,12 +142,12 @@ def _postgres(version_table: str) -> list[str]:
             BEGIN
                 IF TG_OP <> 'INSERT' THEN
                     old_owner := {old};
-                    PERFORM {TRIGGER}_renew(old_owner);
+                    PERFORM {renew}(old_owner);
                 END IF;
                 IF TG_OP <> 'DELETE' THEN
                     new_owner := {new};
                     IF new_owner IS DISTINCT FROM old_owner THEN
-                        PERFORM {TRIGGER}_renew(new_owner);
+                        PERFORM {renew}(new_owner);
                     END IF;
                 END IF;
                 {_postgres_event(watched)}
@@ -190,13 +210,14 @@ def _sqlite(version_table: str) -> list[str]:
     for watched in _watched():
         table = _table(watched.model)
         rows = {"INSERT": ("NEW",), "UPDATE": ("OLD", "NEW"), "DELETE": ("OLD",)}
-        if watched.columns:
-            rows = {"UPDATE": rows["UPDATE"]}
+        rows = {event: rows[event] for event in (("UPDATE",) if watched.columns else watched.operations)}
         for event, row_names in rows.items():
             name = f"{TRIGGER}_{table}_{event.lower()}"
             when = f"WHEN {_when(watched)}" if watched.columns else ""
+            # SQLite has one writer at a time: a table no list shows needs no lock for its events' order.
             body = " ".join(
-                renew(watched.owner.format(row=row)) + _sqlite_event(watched, event, row) for row in row_names
+                (renew(watched.owner.format(row=row)) if watched.lists else "") + _sqlite_event(watched, event, row)
+                for row in row_names
             )
             statements += [
                 f"DROP TRIGGER IF EXISTS {name}",

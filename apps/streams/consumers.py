@@ -21,6 +21,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import close_old_connections, connections
 
+from apps.actions.choices import OPEN as ACTION_OPEN
+from apps.actions.models import Action, ActionLog
 from apps.containers.choices import ContainerState
 from apps.containers.models import Container
 from apps.services.choices import ServiceState
@@ -339,6 +341,74 @@ class ExecConsumer(StreamConsumer):
 
 
 @database_sync_to_async
+def _find_action(user, uuid: str) -> Action | None:
+    key = _uuid(uuid)
+    if key is None:
+        return None
+    return Action.objects.owned_by(user).filter(uuid=key).first()
+
+
+@database_sync_to_async
+def _action_lines(action_pk: int, after: int, tail: int | None = None) -> tuple[str | None, list[tuple[int, dict]]]:
+    """The action's state, then its lines after the id `after` (the last `tail` of them), as (id, message).
+    The state is read first: a finished action's last lines were committed with its end, so they are read."""
+    state = Action.objects.filter(pk=action_pk).values_list("state", flat=True).first()
+    rows = ActionLog.objects.filter(action_id=action_pk, id__gt=after)
+    if tail is None:
+        rows = list(rows.order_by("id").values_list("id", "line", "timestamp"))
+    else:
+        rows = list(rows.order_by("-id").values_list("id", "line", "timestamp")[:tail])[::-1]
+    return state, [(pk, {"type": "log", "log": line, "timestamp": int(ts.timestamp())}) for pk, line, ts in rows]
+
+
+class ActionLogsConsumer(StreamConsumer):
+    """`/v1/action/<uuid>/logs/?follow=true|false[&tail=N]`: the action's log lines, `{"type": "log", "log",
+    "timestamp"}`. Without follow the tail, then the server closes; a follow sends each new line (woken by the
+    database's notifications, looking every TUTUM_STREAM_POLL_SECONDS too) and ends once the action has ended."""
+
+    wake = None
+
+    async def open(self):
+        params = query_params(self.scope)
+        follow = params.get("follow", "").strip().lower() in TRUE
+        valid, tail = _tail(params)
+        if not valid:
+            await self.fail("tail must be a whole number")
+            return
+        action = await _find_action(self.user, self.scope["url_route"]["kwargs"]["uuid"])
+        if action is None:
+            await self.fail(NOT_FOUND)
+            return
+        if follow:
+            self.loop = asyncio.get_running_loop()
+            self.wake = asyncio.Event()
+            events.wakeup.subscribe(self.loop, self.wake)
+        self.start_task(self.tail(action.pk, tail, follow))
+
+    async def tail(self, action_pk: int, tail: int | None, follow: bool) -> None:
+        after = 0
+        while True:
+            if self.wake is not None:
+                self.wake.clear()
+            state, lines = await _action_lines(action_pk, after, tail)
+            tail = None
+            for pk, message in lines:
+                await self.send_json(message)
+                after = pk
+            if not follow or state is None or state not in ACTION_OPEN:
+                await self.finish()
+                return
+            try:
+                await asyncio.wait_for(self.wake.wait(), settings.TUTUM_STREAM_POLL_SECONDS)
+            except TimeoutError:
+                pass
+
+    async def stop(self):
+        if self.wake is not None:
+            events.wakeup.unsubscribe(self.loop, self.wake)
+
+
+@database_sync_to_async
 def _read_events(owner_id: int, after: int, seen: set[int]) -> list[dict]:
     events.prune_now_and_then()
     return events.read_events(owner_id, after, seen)
@@ -346,7 +416,7 @@ def _read_events(owner_id: int, after: int, seen: set[int]) -> list[dict]:
 
 class EventsConsumer(StreamConsumer):
     """`/v1/events`: `{"type": "auth"}` once the credentials are accepted, then every change of the user's
-    services, containers and stacks, and of the nodes, in commit order: `{"type", "action", "resource_uri",
+    services, containers, stacks and actions, and of the nodes, in commit order: `{"type", "action", "resource_uri",
     "state", "parents"}`, with `uuid` and `id`. `?since=<id>` (beyond Tutum) starts after that event, so a
     client that reconnects misses nothing still kept (TUTUM_EVENT_RETENTION_SECONDS); without it, the stream
     starts at the handshake."""

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
+from apps.actions.models import Action
 from apps.containers.models import Container
 from apps.core import uris
 from apps.core.listversions import NOTIFY_CHANNEL
@@ -27,7 +28,13 @@ from .models import Event
 
 logger = logging.getLogger(__name__)
 
-URI = {"service": uris.service_uri, "container": uris.container_uri, "node": uris.node_uri, "stack": uris.stack_uri}
+URI = {
+    "service": uris.service_uri,
+    "container": uris.container_uri,
+    "node": uris.node_uri,
+    "stack": uris.stack_uri,
+    "action": uris.action_uri,
+}
 
 
 class Wakeup:
@@ -93,7 +100,7 @@ def latest_id() -> int:
 
 def _parents(events: list[Event]) -> dict:
     """Each event's parents, from the objects as they are now: a service's stack; a container's service, stack
-    and node. An object deleted since has none."""
+    and node; an action's object. An object deleted since has none."""
     parents: dict = {}
     services = [e.resource_uuid for e in events if e.type == "service"]
     for uuid, stack in Service.objects.filter(uuid__in=services).values_list("uuid", "stack__uuid"):
@@ -112,6 +119,9 @@ def _parents(events: list[Event]) -> dict:
             )
             if uri
         ]
+    actions = [e.resource_uuid for e in events if e.type == "action"]
+    for uuid, uri in Action.objects.filter(uuid__in=actions).values_list("uuid", "object"):
+        parents[("action", uuid)] = [uri] if uri else []
     return parents
 
 

@@ -59,3 +59,37 @@ def test_old_events_are_pruned(user, settings):
     settings.TUTUM_EVENT_RETENTION_SECONDS = 0
     assert prune_events() == 2
     assert not Event.objects.exists()
+
+
+def _action(owner, service, state="In progress"):
+    from apps.actions.models import Action
+
+    return Action.objects.create(
+        owner=owner,
+        object=f"/api/v1/service/{service.uuid}/",
+        target_kind="service",
+        target_uuid=service.uuid,
+        action="Service Scale",
+        state=state,
+    )
+
+
+def test_every_change_of_an_action_is_an_event_whose_parent_is_its_object(user, other_user):
+    from apps.actions.models import Action, ActionLog
+    from apps.core.models import ListVersion
+
+    service = make_application(user, "web", containers=0)
+    token = ListVersion.objects.get(owner_id=user.pk).token
+    Event.objects.all().delete()
+    action = _action(user, service)
+    Action.objects.filter(pk=action.pk).update(state="Success")
+    ActionLog.objects.create(action=action, line="done")  # a log line is no event of its own
+
+    assert _events(user) == [("action", "create", "In progress"), ("action", "update", "Success")]
+    assert _events(other_user) == []
+    messages = read_events(user.pk, 0, set())
+    assert [(m["resource_uri"], m["parents"]) for m in messages] == [
+        (f"/api/v1/action/{action.uuid}/", [f"/api/v1/service/{service.uuid}/"])
+    ] * 2
+    # No list shows actions: their changes leave the owner's list token as it was.
+    assert ListVersion.objects.get(owner_id=user.pk).token == token
