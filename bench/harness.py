@@ -50,10 +50,10 @@ def wait_for(predicate, timeout: float, interval: float = 0.05, what: str = "con
         time.sleep(interval)
 
 
-def _sql(database: str, statement: str) -> None:
+def _sql(database: str, statement: str, server: str = PG_URL) -> None:
     import psycopg2
 
-    conn = psycopg2.connect(f"{PG_URL}/{database}")
+    conn = psycopg2.connect(f"{server}/{database}")
     conn.autocommit = True
     try:
         with conn.cursor() as cursor:
@@ -88,11 +88,81 @@ def machine_facts() -> dict[str, str]:
     return facts
 
 
+class PrivatePostgres:
+    """A Postgres server of its own (Debian's postgresql 15 binaries, run as user postgres when we are root),
+    in a temporary directory on a free port: a fault that restarts it disturbs nobody else on the machine.
+    bench/faults.py and the Postgres fault test (tests/e2e/test_faults.py) both use it."""
+
+    BIN = Path(os.environ.get("PRIVATE_POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
+
+    def __init__(self):
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="tutum-pg-"))
+        self.data = self.dir / "data"
+        self.log = self.dir / "postgres.log"
+        self.as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_postgres:
+            shutil.chown(self.dir, "postgres", "postgres")
+
+    @property
+    def server_url(self) -> str:
+        return f"postgres://tutum:tutum@127.0.0.1:{self.port}"
+
+    def url(self, database: str = "postgres") -> str:
+        return f"{self.server_url}/{database}"
+
+    def _run(self, tool: str, *args: str) -> None:
+        result = subprocess.run([*self.as_postgres, str(self.BIN / tool), *args], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"{tool} {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+
+    def start(self) -> "PrivatePostgres":
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8")
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.log), "-w", "start")
+        self.sql("postgres", "CREATE ROLE tutum LOGIN SUPERUSER PASSWORD 'tutum'")
+        return self
+
+    def restart(self) -> None:
+        """What `pg_ctlcluster 15 main restart` does: a fast shutdown (every session is ended, every open
+        transaction rolled back) and a start; returns once the server accepts connections again."""
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-m", "fast", "-w", "restart")
+
+    def accepting(self) -> bool:
+        import psycopg2
+
+        try:
+            psycopg2.connect(self.url(), connect_timeout=1).close()
+            return True
+        except psycopg2.OperationalError:
+            return False
+
+    def sql(self, database: str, statement: str) -> None:
+        import psycopg2
+
+        conn = psycopg2.connect(self.url(database).replace("tutum:tutum@", "postgres@"))
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(statement)
+        finally:
+            conn.close()
+
+    def destroy(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            subprocess.run(
+                [*self.as_postgres, str(self.BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"],
+                capture_output=True,
+            )
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 class Stack:
     """The server side of one benchmark run. Use as a context manager; everything ends with it."""
 
-    def __init__(self, name: str, smoke: bool, extra_databases: tuple[str, ...] = ()):
+    def __init__(self, name: str, smoke: bool, extra_databases: tuple[str, ...] = (), pg_url: str = PG_URL):
         self.name = name
+        self.pg_url = pg_url  # the Postgres server (postgres://user:password@host:port) to make the database on
         self.extra_databases = extra_databases
         self.smoke = smoke
         # The server under test labels its containers with this instance; baselines use it too, so one cleanup
@@ -108,7 +178,7 @@ class Stack:
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "bench.settings",
-            "DATABASE_URL": f"{PG_URL}/{self.database}",
+            "DATABASE_URL": f"{pg_url}/{self.database}",
             "DATABASE_CONN_MAX_AGE": "60",
             "CELERY_BROKER_URL": f"redis://127.0.0.1:{self.redis_port}/0",
             "TUTUM_CACHE_URL": f"redis://127.0.0.1:{self.redis_port}/1",
@@ -136,12 +206,13 @@ class Stack:
         self.remove_containers()
         self._start_redis()
         for database in self.databases():
-            _sql("postgres", f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-            _sql("postgres", f'CREATE DATABASE "{database}"')
+            _sql("postgres", f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)', self.pg_url)
+            _sql("postgres", f'CREATE DATABASE "{database}"', self.pg_url)
         for alias in self.extra_databases:
             # bench/settings.py adds each as a Django database alias, for this process's ORM.
-            self.env[f"BENCH_DATABASE_{alias.upper()}"] = f"{PG_URL}/{self.database}_{alias}"
-            self.manage("migrate", "--noinput", "-v", "0", env={"DATABASE_URL": f"{PG_URL}/{self.database}_{alias}"})
+            url = f"{self.pg_url}/{self.database}_{alias}"
+            self.env[f"BENCH_DATABASE_{alias.upper()}"] = url
+            self.manage("migrate", "--noinput", "-v", "0", env={"DATABASE_URL": url})
         os.environ.update(self.env)  # this process uses the same database through the ORM
         self.manage("migrate", "--noinput", "-v", "0")
         import django
@@ -167,7 +238,7 @@ class Stack:
             pass
         for database in self.databases():
             try:
-                _sql("postgres", f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+                _sql("postgres", f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)', self.pg_url)
             except Exception as exc:  # noqa: BLE001
                 log(f"could not drop {database}: {exc}")
         if os.environ.get("BENCH_KEEP_LOGS"):
@@ -179,7 +250,10 @@ class Stack:
         return [self.database, *(f"{self.database}_{alias}" for alias in self.extra_databases)]
 
     def _spawn(self, name: str, args: list[str], env: dict | None = None) -> subprocess.Popen:
-        out = open(self.tmp / f"{name}.log", "w")
+        path = self.tmp / f"{name}.log"
+        if path.exists():  # a process started again: keep its predecessor's log beside it (BENCH_KEEP_LOGS)
+            path.rename(self.tmp / f"{name}.{len(list(self.tmp.glob(f'{name}.*.log'))) + 1}.log")
+        out = open(path, "w")
         proc = subprocess.Popen(
             args,
             cwd=ROOT,
@@ -248,6 +322,12 @@ class Stack:
 
         wait_for(ready, 10, what="redis-server")
 
+    def restart_redis(self):
+        """Stop the Redis server (no persistence: every queued message is gone) and start it again on the
+        same port; returns once it answers PING."""
+        self._end("redis")
+        self._start_redis()
+
     def start_api(
         self,
         workers: int = 4,
@@ -299,33 +379,49 @@ class Stack:
             request("GET", f"{url}/bench/ceiling/")
         return url
 
-    def start_worker(self):
-        """A real Celery worker (-P threads -c 8) on Redis, beat (the sweep) and the Docker events watcher."""
+    def start_worker(self, env: dict | None = None):
+        """A real Celery worker (-P threads -c 8) on Redis, beat (the sweep) and the Docker events watcher;
+        `env` adds settings to all three."""
         celery = [PYTHON, "-m", "celery", "-A", "tutumserver"]
+        self.spawn_worker(env, wait=False)
+        self._spawn("beat", [*celery, "beat", "-l", "warning", "-s", str(self.tmp / "beat-schedule")], env)
+        self._spawn("watchevents", [PYTHON, "manage.py", "watchevents"], env)
+        self.wait_worker_ready()
+
+    @property
+    def worker_name(self) -> str:
+        return f"{self.instance}@{socket.gethostname()}"
+
+    def spawn_worker(self, env: dict | None = None, wait: bool = True):
+        """The Celery worker alone (as a supervisor starts one again); returns once it logs `ready.`."""
+        celery = [PYTHON, "-m", "celery", "-A", "tutumserver"]
+        concurrency = os.environ.get("BENCH_WORKER_CONCURRENCY", "8")
         self._spawn(
             "worker",
-            [
-                *celery,
-                "worker",
-                "-P",
-                "threads",
-                "-c",
-                os.environ.get("BENCH_WORKER_CONCURRENCY", "8"),
-                "-l",
-                "info",
-                "-n",
-                f"{self.instance}@%h",
-            ],
+            [*celery, "worker", "-P", "threads", "-c", concurrency, "-l", "info", "-n", self.worker_name],
+            env,
         )
-        self._spawn("beat", [*celery, "beat", "-l", "warning", "-s", str(self.tmp / "beat-schedule")])
-        self._spawn("watchevents", [PYTHON, "manage.py", "watchevents"])
+        if wait:
+            self.wait_worker_ready()
 
+    def wait_worker_ready(self):
         def ready():
             if self.processes["worker"].poll() is not None:
                 raise RuntimeError(f"worker exited:\n{self.logs('worker')}")
             return "ready." in self.logs("worker")
 
         wait_for(ready, 30, interval=0.1, what="celery worker")
+
+    def stop_worker(self):
+        """End the worker, beat and events watcher (SIGTERM)."""
+        for name in ("worker", "beat", "watchevents"):
+            self._end(name)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a process (and its group) the stack started, as the kernel's OOM killer would."""
+        proc = self.processes.pop(name)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
     def user_with_key(self, username: str = "bench") -> tuple[str, str]:
         from django.contrib.auth import get_user_model

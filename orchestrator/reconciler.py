@@ -49,10 +49,28 @@ def stuck_work() -> tuple[list[str], list[str]]:
         if container_services.retry_failed_start(container):
             logger.info("container %s: autorestart tries again after a failed start", container.unique_name)
             retried.append(container.pk)
-    stale = now - timezone.timedelta(seconds=settings.TUTUM_STUCK_AFTER_SECONDS)
+    stale = Q(modified__lt=now - timezone.timedelta(seconds=settings.TUTUM_STUCK_AFTER_SECONDS))
     # A retried start is converged now, not once it has been Starting for TUTUM_STUCK_AFTER_SECONDS.
-    containers = Container.objects.filter(Q(state__in=CONTAINER_TRANSITIONAL, modified__lt=stale) | Q(pk__in=retried))
-    services = Service.objects.filter(state__in=APPLICATION_TRANSITIONAL, modified__lt=stale)
+    container_uuids, application_uuids = _work(stale, also_containers=retried)
+    for uuid in container_uuids:
+        logger.info("sweep: container %s still in progress, converging again", uuid)
+    for uuid in application_uuids:
+        logger.info("sweep: service %s needs converging", uuid)
+    return container_uuids, application_uuids
+
+
+def in_progress_work() -> tuple[list[str], list[str]]:
+    """Every container and service in an in-progress state, however recent, and every service short of
+    its containers: what a worker resumes when it connects to the broker (orchestrator.resume), because
+    the messages for that work may have died with a killed worker or a restarted broker."""
+    return _work(Q())
+
+
+def _work(recent: Q, also_containers=()) -> tuple[list[str], list[str]]:
+    """Containers and services in an in-progress state matching `recent`, and the services short of containers;
+    containers of a service in the list are left out: a service converged again fans out to them itself."""
+    containers = Container.objects.filter(Q(state__in=CONTAINER_TRANSITIONAL) & recent | Q(pk__in=also_containers))
+    services = Service.objects.filter(Q(state__in=APPLICATION_TRANSITIONAL) & recent)
     # Not running: created through the 2015 API and never started; its containers come with its start.
     short = (
         Service.objects.exclude(
@@ -63,14 +81,9 @@ def stuck_work() -> tuple[list[str], list[str]]:
     )
     application_uuids = [str(u) for u in services.values_list("uuid", flat=True)]
     application_uuids += [str(u) for u in short.values_list("uuid", flat=True)]
-    # A service converged again fans out to its containers itself: no second task for those.
     container_uuids = [
         str(u) for u in containers.exclude(service__uuid__in=application_uuids).values_list("uuid", flat=True)
     ]
-    for uuid in container_uuids:
-        logger.info("sweep: container %s still in progress, converging again", uuid)
-    for uuid in application_uuids:
-        logger.info("sweep: service %s needs converging", uuid)
     return container_uuids, application_uuids
 
 

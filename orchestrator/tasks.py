@@ -1,12 +1,23 @@
-"""Thin Celery tasks around converge.py and reconciler.py. Arguments are strings; bodies reload rows."""
+"""Thin Celery tasks around converge.py and reconciler.py. Arguments are strings; bodies reload rows.
 
+Recovery from a fault of the parts around the worker (docs/decisions.md, "Recovery"): a task whose database
+or broker connection breaks tries again in a moment (outlasting_outages), and a worker that connects to the
+broker, when it starts and again after losing it, resumes all work in progress (resume, sent by
+tutumserver/celery.py): both converge from the database, so neither needs the message that was lost.
+"""
+
+import functools
 import logging
+import time
 
+import kombu.exceptions
+import redis.exceptions
 from celery import shared_task
 from celery.fixups.django import DjangoFixup
 from celery.signals import task_postrun, task_prerun, worker_ready
+from django.conf import settings
 from django.core.cache import close_caches
-from django.db import close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
 
 from apps.nodes.models import Node
 
@@ -26,25 +37,92 @@ RETRYING = {
     "max_retries": 8,
 }
 
+# A connection to Postgres or to the broker that broke: the server restarted, failed over or was unreachable
+# for a moment. kombu raises its OperationalError once its own publish retries are spent; redis-py's errors
+# come from a connection the transport had not replaced yet.
+OUTAGES = (
+    OperationalError,
+    InterfaceError,
+    kombu.exceptions.OperationalError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+OUTAGE_PAUSE = 0.5  # seconds between two tries: a try costs one connection attempt
+
+
+def outlasting_outages(body):
+    """Run the task's body again, in this thread, while its database or broker connection fails, every
+    OUTAGE_PAUSE for up to TUTUM_OUTAGE_RETRY_SECONDS, dropping the broken database connection before each try.
+
+    In process rather than with Celery's retry: a retry is a new message, which a broker that is down cannot
+    take, and a task that failed is acknowledged, its work left for the sweep to find stuck (28 s after a
+    Postgres restart in the middle of a scale). Every body is a level-triggered converge, safe to run again
+    from the start: a Docker container an interrupted try created is adopted by the next
+    (converge._create_or_adopt), and a transaction the outage cut was rolled back by the server.
+    """
+
+    @functools.wraps(body)
+    def run(*args):
+        deadline = time.monotonic() + settings.TUTUM_OUTAGE_RETRY_SECONDS
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                result = body(*args)
+            except OUTAGES as exc:
+                # Inside a caller's transaction (an eager task in a test) there is nothing to try again.
+                if connection.in_atomic_block or time.monotonic() + OUTAGE_PAUSE > deadline:
+                    raise
+                if tries == 1:
+                    first_line = (str(exc).strip().splitlines() or [""])[0]
+                    logger.warning(
+                        "%s%s: %s: %s; trying again every %.1fs for up to %ss",
+                        body.__name__,
+                        tuple(args),
+                        type(exc).__name__,
+                        first_line,
+                        OUTAGE_PAUSE,
+                        settings.TUTUM_OUTAGE_RETRY_SECONDS,
+                    )
+                _drop_connection()
+                time.sleep(OUTAGE_PAUSE)
+                continue
+            if tries > 1:
+                logger.info("%s%s: done at try %d", body.__name__, tuple(args), tries)
+            return result
+
+    return run
+
+
+def _drop_connection() -> None:
+    try:
+        connection.close()
+    except Exception:  # noqa: BLE001 - it is broken already; the next query opens a new one
+        pass
+
 
 @shared_task(name="orchestrator.converge_service", **RETRYING)
+@outlasting_outages
 def converge_service(uuid: str) -> None:
     for container_uuid in converge.converge_service(uuid):
         converge_container.delay(container_uuid)
 
 
 @shared_task(name="orchestrator.converge_container", **RETRYING)
+@outlasting_outages
 def converge_container(uuid: str) -> None:
     for container_uuid in converge.converge_container(uuid):
         converge_container.delay(container_uuid)
 
 
 @shared_task(name="orchestrator.observe_container", acks_late=True)
+@outlasting_outages
 def observe_container(uuid: str) -> None:
     converge.observe_container(uuid)
 
 
 @shared_task(name="orchestrator.sweep", acks_late=True)
+@outlasting_outages
 def sweep() -> None:
     """Periodic: wake the controller for work a lost message or a dead worker left behind, then check
     every node for drift (one task per node)."""
@@ -54,16 +132,41 @@ def sweep() -> None:
         container_uuids, application_uuids = reconciler.stuck_work()
         # A node lost for TUTUM_NODE_LOST_AFTER_SECONDS: its healing containers are re-created elsewhere.
         container_uuids += nodes.recover_lost_nodes()
-    for uuid in container_uuids:
-        converge_container.delay(uuid)
-    for uuid in application_uuids:
-        converge_service.delay(uuid)
+    _converge(container_uuids, application_uuids)
     ensure_default_node()
     for node_id in Node.objects.values_list("pk", flat=True):
         reconcile_node.delay(node_id)
 
 
+@shared_task(name="orchestrator.resume", acks_late=True)
+@outlasting_outages
+def resume() -> None:
+    """Sent by each worker whenever it connects to the broker (tutumserver/celery.py): converge every
+    service and container in progress now, however recent.
+
+    The messages for that work may be gone: held unacknowledged by a worker that was killed (the Redis
+    transport gives them back only after its visibility timeout, 300 s), or queued in a broker that
+    restarted. The database still says what is wanted, so the work is resumed from it rather than waiting
+    for the sweep to count it as stuck (TUTUM_STUCK_AFTER_SECONDS). Work that another worker is doing at
+    the same moment is converged twice, which the steps allow (each adopts what the other created).
+    """
+    container_uuids, application_uuids = reconciler.in_progress_work()
+    if container_uuids or application_uuids:
+        logger.info(
+            "resuming work in progress: %d service(s), %d container(s)", len(application_uuids), len(container_uuids)
+        )
+    _converge(container_uuids, application_uuids)
+
+
+def _converge(container_uuids: list[str], application_uuids: list[str]) -> None:
+    for uuid in container_uuids:
+        converge_container.delay(uuid)
+    for uuid in application_uuids:
+        converge_service.delay(uuid)
+
+
 @shared_task(name="orchestrator.reconcile_node", acks_late=True)
+@outlasting_outages
 def reconcile_node(node_id: int) -> None:
     with try_advisory_lock(f"orchestrator.reconcile_node:{node_id}") as acquired:
         node = Node.objects.filter(pk=node_id).first()

@@ -195,7 +195,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.1,
     }
 else:
-    # Redelivery of a message whose worker died before acknowledging it.
+    # Redelivery of a message whose worker died before acknowledging it. Not lowered for a prompt recovery:
+    # a live worker's message older than this is delivered again, and a retry waiting for its countdown (up
+    # to 30 s) or a long pull must not be; a worker resumes a dead one's work from the database instead.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("TUTUM_BROKER_VISIBILITY_TIMEOUT", 300)}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True
@@ -242,6 +244,11 @@ TUTUM_SWEEP_INTERVAL_SECONDS = env_int("TUTUM_SWEEP_INTERVAL_SECONDS", 15)
 TUTUM_STUCK_AFTER_SECONDS = env_int("TUTUM_STUCK_AFTER_SECONDS", 30)
 TUTUM_GIVE_UP_AFTER_SECONDS = env_int("TUTUM_GIVE_UP_AFTER_SECONDS", 600)
 TUTUM_RESTART_BACKOFF_SECONDS = env_int("TUTUM_RESTART_BACKOFF_SECONDS", 10)
+# Recovery (docs/decisions.md): a task whose database or broker connection fails tries again every 0.5 s
+# for this long (0: it fails, and the sweep takes its work up once stuck); a worker that connects to the
+# broker (start, reconnect) converges all work in progress at once (off: that work waits for the sweep).
+TUTUM_OUTAGE_RETRY_SECONDS = env_int("TUTUM_OUTAGE_RETRY_SECONDS", 60)
+TUTUM_RESUME_ON_CONNECT = env_bool("TUTUM_RESUME_ON_CONNECT", True)
 # The API reads container logs through this function (apps/ does not import orchestrator/).
 TUTUM_LOG_READER = env_str("TUTUM_LOG_READER", "orchestrator.logs.read_container_logs")
 

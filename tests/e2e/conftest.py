@@ -131,6 +131,37 @@ def worker(django_db_setup, django_db_blocker, docker_client, tmp_path_factory):
     w.stop()
 
 
+# What the suite's worker shortens for speed (a sweep every 2 s, work "stuck" after 5 s, no kept connections);
+# the fault tests measure recovery without them, as production runs.
+SUITE_ONLY_SETTINGS = ("TUTUM_SWEEP_INTERVAL_SECONDS", "TUTUM_STUCK_AFTER_SECONDS", "DATABASE_CONN_MAX_AGE")
+
+
+@pytest.fixture
+def default_worker(worker):
+    """The suite's worker, beat and events watcher started again with the default sweep and connection
+    settings, for the test; with the suite's settings again after it."""
+    suite_env = worker.env
+    worker.stop()
+    worker.env = {name: value for name, value in suite_env.items() if name not in SUITE_ONLY_SETTINGS}
+    worker.start()
+    yield worker
+    worker.stop()
+    worker.env = suite_env
+    worker.start()
+
+
+@pytest.fixture
+def private_postgres():
+    """A Postgres server of the test's own, which the test may restart (never the shared one)."""
+    from bench.harness import PrivatePostgres
+
+    server = PrivatePostgres()
+    try:
+        yield server.start()
+    finally:
+        server.destroy()
+
+
 @pytest.fixture(autouse=True)
 def _quiet_database_between_tests(request):
     """pytest-django empties the database after each e2e test (TRUNCATE). A worker busy at that moment
