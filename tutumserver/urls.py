@@ -9,7 +9,8 @@ from apps.actions.api.urls import urlpatterns as trigger_urls
 from apps.actions.api.views import ActionViewSet
 from apps.containers.views import ContainerViewSet
 from apps.images.urls import urlpatterns as image_urls
-from apps.nodes.views import NodeViewSet
+from apps.nodes.catalogue import urlpatterns as node_catalogue_urls
+from apps.nodes.views import NodeClusterViewSet, NodeViewSet
 from apps.services.api.views import ServiceViewSet
 from apps.services.api_2014.views import ApplicationViewSet
 from apps.stacks.api import StackViewSet
@@ -23,6 +24,7 @@ router.register("application", ApplicationViewSet, basename="application")
 router.register("service", ServiceViewSet, basename="service")
 router.register("container", ContainerViewSet, basename="container")
 router.register("node", NodeViewSet, basename="node")
+router.register("nodecluster", NodeClusterViewSet, basename="nodecluster")
 router.register("stack", StackViewSet, basename="stack")
 
 api_v1 = [
@@ -36,6 +38,7 @@ api_v1 = [
     *trigger_urls,
     *router.urls,
     *image_urls,
+    *node_catalogue_urls,
 ]
 
 urlpatterns = [

@@ -11,6 +11,47 @@ class NodeState(models.TextChoices):
     TERMINATED = "Terminated"
 
 
+class NodeClusterState(models.TextChoices):
+    """Derived from its nodes (a cluster here is a named group of registered engines, never deployed)."""
+
+    DEPLOYED = "Deployed"
+    PARTLY_DEPLOYED = "Partly deployed"
+    UNREACHABLE = "Unreachable"
+    EMPTY = "Empty cluster"
+    TERMINATED = "Terminated"
+
+
+class NodeCluster(UuidModel):
+    """A named group of registered nodes; its tags apply to every node in it (placement reads both)."""
+
+    name = models.CharField(max_length=100)
+    nickname = models.CharField(max_length=255, blank=True)
+    tags = models.JSONField(default=list, blank=True, help_text="Tag names.")
+    destroyed = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name"], condition=models.Q(destroyed__isnull=True), name="unique_live_nodecluster_name"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def derived_state(self, node_states: list[str]) -> str:
+        if self.destroyed:
+            return NodeClusterState.TERMINATED
+        live = [state for state in node_states if state != NodeState.TERMINATED]
+        if not live:
+            return NodeClusterState.EMPTY
+        reachable = sum(1 for state in live if state == NodeState.REACHABLE)
+        if reachable == len(live):
+            return NodeClusterState.DEPLOYED
+        return NodeClusterState.PARTLY_DEPLOYED if reachable else NodeClusterState.UNREACHABLE
+
+
 class Node(UuidModel):
     """A Docker engine containers run on. The engine at DOCKER_HOST is registered as the default node."""
 
@@ -26,6 +67,9 @@ class Node(UuidModel):
     )
     nickname = models.CharField(max_length=255, blank=True)
     tags = models.JSONField(default=list, blank=True, help_text="Tag names.")
+    node_cluster = models.ForeignKey(
+        NodeCluster, null=True, blank=True, on_delete=models.SET_NULL, related_name="nodes"
+    )
     # What the engine said about itself at the last sweep (`docker info`); blank or null until it answered.
     docker_version = models.CharField(max_length=64, blank=True)
     docker_graphdriver = models.CharField(max_length=64, blank=True)
@@ -48,6 +92,12 @@ class Node(UuidModel):
     @property
     def fqdn(self) -> str:
         return self.external_fqdn or self.publish_address
+
+    @property
+    def all_tags(self) -> set[str]:
+        """Its own tags and its cluster's: what placement matches a service's tags against."""
+        cluster = self.node_cluster if self.node_cluster_id else None
+        return set(self.tags) | set(cluster.tags if cluster else ())
 
     def set_tls(self, ca: str, cert: str, key: str) -> None:
         """Store the CA, client certificate and key (PEM), encrypted; all blank: no TLS."""

@@ -1,7 +1,8 @@
 """Which node each new container runs on, decided from rows alone when the container rows are created.
 
 The rules:
-- a service with tags runs only on schedulable nodes carrying all of them; with none, on any schedulable node;
+- a service with tags runs only on schedulable nodes carrying all of them (their own or their node
+  cluster's); with none, on any schedulable node;
 - `EMPTIEST_NODE`: the node with the fewest live containers (of every service);
 - `HIGH_AVAILABILITY`: the node with the fewest live containers of this service, then the fewest in all;
 - `EVERY_NODE`: one container on every matching node, its target following how many there are (the
@@ -70,9 +71,9 @@ def matching_nodes(tags: list[str], service=None) -> list[Node]:
     annotations = {"load": Count("containers", filter=LIVE, distinct=True)}
     if service is not None:
         annotations["own"] = Count("containers", filter=LIVE & Q(containers__service=service), distinct=True)
-    nodes = Node.objects.filter(schedulable=True).annotate(**annotations).order_by("id")
+    nodes = Node.objects.filter(schedulable=True).select_related("node_cluster").annotate(**annotations).order_by("id")
     wanted = set(tags or [])
-    return [node for node in nodes if wanted <= set(node.tags)]
+    return [node for node in nodes if wanted <= node.all_tags]
 
 
 def every_node_target(service) -> int:

@@ -18,7 +18,7 @@ from apps.core.dispatch import wake
 from apps.core.exceptions import UnsuitableState
 
 from . import placement
-from .models import Node, NodeState
+from .models import Node, NodeCluster, NodeState
 
 logger = logging.getLogger(__name__)
 CONVERGE_SERVICE = "orchestrator.converge_service"
@@ -152,3 +152,63 @@ def finish_drain(node_pk: int) -> bool:
             state=NodeState.TERMINATED, destroyed=timezone.now()
         )
     )
+
+
+def _cluster_nodes(cluster, nodes) -> None:
+    """The cluster holds exactly `nodes` (a node is in one cluster at most: it leaves any other)."""
+    Node.objects.filter(node_cluster=cluster).exclude(pk__in=[n.pk for n in nodes]).update(node_cluster=None)
+    Node.objects.filter(pk__in=[n.pk for n in nodes]).update(node_cluster=cluster)
+
+
+@transaction.atomic
+def create_cluster(name: str, nodes: list, tags: list[str], nickname: str = "") -> NodeCluster:
+    if NodeCluster.objects.filter(name=name, destroyed__isnull=True).exists():
+        raise serializers.ValidationError({"name": [f"A node cluster named {name} exists."]})
+    placement.lock_placement()  # the nodes' tags change
+    cluster = NodeCluster.objects.create(name=name, tags=sorted(set(tags)), nickname=nickname)
+    _cluster_nodes(cluster, nodes)
+    converge_every_node_services()
+    return cluster
+
+
+@transaction.atomic
+def update_cluster(cluster: NodeCluster, data: dict) -> NodeCluster:
+    """PATCH `nodes`, `tags`, `nickname` (`target_num_nodes` is accepted and means nothing: nodes are
+    brought, not made)."""
+    cluster = NodeCluster.objects.select_for_update().get(pk=cluster.pk)
+    if cluster.destroyed:
+        raise UnsuitableState("Cannot change the node cluster while it is Terminated.")
+    placement.lock_placement()
+    if "tags" in data:
+        cluster.tags = sorted(set(data["tags"]))
+    if "nickname" in data:
+        cluster.nickname = data["nickname"]
+    cluster.save()
+    if "nodes" in data:
+        _cluster_nodes(cluster, data["nodes"])
+    converge_every_node_services()
+    return cluster
+
+
+@transaction.atomic
+def terminate_cluster(cluster: NodeCluster) -> NodeCluster:
+    """DELETE: the group goes (`Terminated`); its nodes stay registered, in no cluster and without its tags."""
+    cluster = NodeCluster.objects.select_for_update().get(pk=cluster.pk)
+    if cluster.destroyed:
+        return cluster
+    placement.lock_placement()
+    _cluster_nodes(cluster, [])
+    cluster.destroyed = timezone.now()
+    cluster.save(update_fields=["destroyed", "modified"])
+    converge_every_node_services()
+    return cluster
+
+
+def tags_in_use() -> list[str]:
+    """Every tag a node or a live node cluster carries."""
+    names: set[str] = set()
+    for tags in Node.objects.exclude(state=NodeState.TERMINATED).values_list("tags", flat=True):
+        names.update(tags)
+    for tags in NodeCluster.objects.filter(destroyed__isnull=True).values_list("tags", flat=True):
+        names.update(tags)
+    return sorted(names)

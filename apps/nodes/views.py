@@ -7,9 +7,15 @@ from apps.containers.choices import ContainerState
 from apps.core.views import OwnedResourceViewSet
 
 from . import services
-from .filters import NodeFilter
-from .models import Node
-from .serializers import NodeCreateSerializer, NodeSerializer, NodeUpdateSerializer
+from .filters import NodeClusterFilter, NodeFilter
+from .models import Node, NodeCluster
+from .serializers import (
+    NodeClusterSerializer,
+    NodeClusterWriteSerializer,
+    NodeCreateSerializer,
+    NodeSerializer,
+    NodeUpdateSerializer,
+)
 
 
 class StaffWrites(permissions.BasePermission):
@@ -36,7 +42,9 @@ class NodeViewSet(OwnedResourceViewSet):
 
     def queryset_for(self, user):
         live = Q(containers__service__owner=user) & ~Q(containers__state=ContainerState.TERMINATED)
-        return Node.objects.annotate(current_num_containers=Count("containers", filter=live))
+        return Node.objects.select_related("node_cluster").annotate(
+            current_num_containers=Count("containers", filter=live)
+        )
 
     def _answer(self, node, code):
         fresh = self.get_queryset().get(pk=node.pk)
@@ -72,3 +80,47 @@ class NodeViewSet(OwnedResourceViewSet):
     @extend_schema(request=None, responses={202: NodeSerializer})
     def destroy(self, request, uuid=None):
         return self._answer(services.terminate_node(self.get_object()), status.HTTP_202_ACCEPTED)
+
+
+class NodeClusterViewSet(OwnedResourceViewSet):
+    """Node clusters: named groups of registered nodes, visible to every user; staff create them (with
+    nodes and tags), change them (PATCH `nodes`, `tags`, `nickname`) and remove them (DELETE: the nodes stay)."""
+
+    serializer_class = NodeClusterSerializer
+    filterset_class = NodeClusterFilter
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_permissions(self):
+        return [*super().get_permissions(), StaffWrites()]
+
+    def queryset_for(self, user):
+        return NodeCluster.objects.prefetch_related("nodes")
+
+    def _answer(self, cluster, code):
+        return Response(NodeClusterSerializer(self.get_queryset().get(pk=cluster.pk)).data, status=code)
+
+    def _validated(self, partial=False):
+        serializer = NodeClusterWriteSerializer(data=self.request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        if "tags" in data:
+            data["tags"] = [tag["name"] for tag in data["tags"]]
+        return data
+
+    @extend_schema(request=NodeClusterWriteSerializer, responses={201: NodeClusterSerializer})
+    def create(self, request):
+        data = self._validated()
+        cluster = services.create_cluster(
+            data["name"], data.get("nodes", []), data.get("tags", []), nickname=data.get("nickname", "")
+        )
+        return self._answer(cluster, status.HTTP_201_CREATED)
+
+    @extend_schema(request=NodeClusterWriteSerializer, responses={200: NodeClusterSerializer})
+    def partial_update(self, request, uuid=None):
+        return self._answer(
+            services.update_cluster(self.get_object(), self._validated(partial=True)), status.HTTP_200_OK
+        )
+
+    @extend_schema(request=None, responses={202: NodeClusterSerializer})
+    def destroy(self, request, uuid=None):
+        return self._answer(services.terminate_cluster(self.get_object()), status.HTTP_202_ACCEPTED)

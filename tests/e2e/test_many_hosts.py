@@ -11,7 +11,9 @@ from apps.containers.models import Container
 from orchestrator.driver.base import LABEL_INSTANCE
 
 from .engines import Certificates, SecondEngine
+from .final_clients import final_cli, final_clients  # noqa: F401 (fixtures)
 from .helpers import free_port, wait_for, wait_for_state
+from .test_official_clients import table
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -213,3 +215,26 @@ def test_a_lost_node_s_containers_run_elsewhere_and_its_stale_copies_go(
         "default": 4,
         "plain": 0,
     }
+
+
+def test_the_final_cli_lists_nodes_of_a_cluster_and_containers_on_several(
+    worker,
+    staff,
+    api,
+    clean_engines,
+    final_cli,  # noqa: F811
+):
+    plain, _ = clean_engines
+    node = register(staff, plain, "plain").json()
+    created = staff.post("/api/v1/nodecluster/", {"name": "rack", "nodes": [node["resource_uri"]]}, format="json")
+    assert created.status_code == 201
+    uri = start_service(api, "web", 2, deployment_strategy="HIGH_AVAILABILITY")
+    wait_for_state(api, uri, "Running", timeout=90)
+
+    # node list: GET /node/, then GET /nodecluster/<uuid>/ for each node in one, for its name.
+    rows = {row["UUID"][:8]: row for row in table(final_cli.ok("node", "list"))}
+    assert rows[node["uuid"][:8]]["CLUSTER"] == "rack"
+    assert [row["CLUSTER"] for key, row in rows.items() if key != node["uuid"][:8]] == [""]
+    # container ps: every container's node is in the node list, on two nodes.
+    ps = table(final_cli.ok("container", "ps"))
+    assert len(ps) == 2 and len({row["NODE"] for row in ps}) == 2
