@@ -198,3 +198,38 @@ def test_a_lost_nodes_healing_containers_move_with_their_names(user, three, sett
     assert plain.containers.get().node_id == b.pk  # no healing asked: it waits for its node
     assert stopped.containers.get().node_id == b.pk
     assert recover_lost_nodes() == []  # nothing left to move
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_creates_count_each_others_rows(make_user):
+    """Two creates at once, each holding the placement lock to its commit: the second sees the first's
+    container and takes the other node (without the lock both would pick the emptiest, the same one)."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    owners = {"race0": make_user("carol"), "race1": make_user("dave")}  # two users: no shared row lock
+    placement.default_node()
+    Node.objects.create(name="b", docker_host="tcp://192.0.2.2:2376")
+    entered, results, errors = threading.Barrier(2), [], []
+
+    def create(name):
+        try:
+            entered.wait()
+            with transaction.atomic():
+                service = _create(owners[name], name=name, target_num_containers=1)
+                results.append(service.containers.get().node.name)
+                time.sleep(0.3)  # hold the lock a while: the other create waits for this commit
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=create, args=(f"race{i}",)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert sorted(results) == ["b", "default"]
