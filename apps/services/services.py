@@ -126,6 +126,8 @@ def replace_containers_of_node(service: Service, node) -> None:
         if quiet:
             new = service.containers.filter(number__gte=first, state=C.STARTING).order_by("number")[: len(quiet)]
             Container.objects.filter(pk__in=[c.pk for c in new]).update(state=C.STOPPED)
+    if service.state in ALLOWED_FROM["scale"] and service.state != S.NOT_RUNNING and len(quiet) < len(on_node):
+        _set_state(service, S.SCALING)  # in progress until the replacements run
     wake(CONVERGE_SERVICE, service.uuid)
 
 

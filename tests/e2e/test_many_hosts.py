@@ -238,3 +238,20 @@ def test_the_final_cli_lists_nodes_of_a_cluster_and_containers_on_several(
     # container ps: every container's node is in the node list, on two nodes.
     ps = table(final_cli.ok("container", "ps"))
     assert len(ps) == 2 and len({row["NODE"] for row in ps}) == 2
+
+
+def test_deleting_a_node_drains_it_onto_the_others(worker, staff, api, docker_client, clean_engines):
+    plain, _ = clean_engines
+    node = register(staff, plain, "plain").json()
+    uri = start_service(api, "drained", 4, deployment_strategy="HIGH_AVAILABILITY")
+    wait_for_state(api, uri, "Running", timeout=90)
+    service_uuid = api.get(uri).json()["uuid"]
+    by_node = {"default": docker_client, "plain": plain.client()}
+    assert running_per_engine(by_node, service_uuid) == {"default": 2, "plain": 2}
+
+    response = staff.delete(node["resource_uri"])
+    assert response.status_code == 202 and response.json()["state"] == "Terminating"
+    wait_for(lambda: api.get(node["resource_uri"]).json()["state"] == "Terminated", timeout=60, message="drained")
+    wait_for_state(api, uri, "Running", timeout=60)
+    assert running_per_engine(by_node, service_uuid) == {"default": 4, "plain": 0}
+    assert api.get(uri).json()["current_num_containers"] == 4
