@@ -1,6 +1,6 @@
 """The stream API against Docker's own CLI, on the same container in the same run.
 
-    .venv/bin/python bench/streams.py [--smoke] [--lines N] [--rounds N]
+    .venv/bin/python bench/streams.py [--smoke] [--lines N] [--rounds N] [--changes C] [--subscribers S]
 
 - logs, tail: a container's whole log of N lines through `/v1/container/<uuid>/logs/?follow=false`, against
   `docker logs` of the same container;
@@ -8,7 +8,10 @@
   the first line to the last for each (the stream and `docker logs -f` follow the same writes at once);
 - exec round trip: `/v1/container/<uuid>/exec/?command=echo+hi` (connect, authenticate, exec, exit code,
   close) against `docker exec <container> echo hi`, medians of R rounds;
-- exec in a session: one interactive `sh`, a line written and its output read back, median of R.
+- exec in a session: one interactive `sh`, a line written and its output read back, median of R;
+- event latency: with 1 and with S (200) subscribers of `/v1/events` open, C changes of a service row, one at
+  a time: from just before each transaction's COMMIT to each subscriber's receipt of its event, p50 and p99
+  over every (change, subscriber) pair (the subscribers run in this process, on one event loop).
 
 The server is uvicorn as in production (`tutumserver.asgi`, `--ws websockets`), with a worker that starts
 the container; bench/harness.py gives each its own database and Redis.
@@ -118,6 +121,61 @@ def docker_lines(args: list[str], count: int) -> float:
     return time.perf_counter() - first
 
 
+def event_latencies(address: str, headers: dict, service_pk: int, subscribers: int, changes: int) -> list[float]:
+    """Seconds from just before each change's COMMIT to its event's arrival, for every subscriber."""
+    import asyncio
+
+    from django.db import close_old_connections, transaction
+    from django.utils import timezone
+    from websockets.asyncio.client import connect
+
+    from apps.services.models import Service
+
+    uuid = str(Service.objects.get(pk=service_pk).uuid)
+
+    def change() -> float:
+        try:
+            with transaction.atomic():
+                Service.objects.filter(pk=service_pk).update(modified=timezone.now())
+                started = time.perf_counter()
+            return started
+        finally:
+            close_old_connections()
+
+    async def arrival(socket) -> float:
+        while True:
+            message = json.loads(await asyncio.wait_for(socket.recv(), 60))
+            if message.get("uuid") == uuid:
+                return time.perf_counter()
+
+    async def run() -> list[float]:
+        gate = asyncio.Semaphore(50)
+
+        async def subscribe():
+            async with gate:
+                socket = await connect(f"ws://{address}/v1/events", additional_headers=headers, open_timeout=60)
+                assert json.loads(await asyncio.wait_for(socket.recv(), 60)) == {"type": "auth"}
+                return socket
+
+        sockets = await asyncio.gather(*(subscribe() for _ in range(subscribers)))
+        latencies = []
+        try:
+            for _ in range(changes):
+                arrivals = [asyncio.create_task(arrival(socket)) for socket in sockets]
+                started = await asyncio.to_thread(change)
+                latencies += [arrived - started for arrived in await asyncio.gather(*arrivals)]
+        finally:
+            await asyncio.gather(*(socket.close() for socket in sockets), return_exceptions=True)
+        return latencies
+
+    return asyncio.run(run())
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
 def rate(count: int, seconds: float) -> str:
     return f"{count / seconds:,.0f}" if seconds > 0 else "-"
 
@@ -127,7 +185,10 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI)")
     parser.add_argument("--lines", type=int, help="log lines (default 100,000; smoke 2,000)")
     parser.add_argument("--rounds", type=int, help="exec rounds (default 20; smoke 3)")
+    parser.add_argument("--changes", type=int, help="changes timed for the event latency (default 50; smoke 5)")
+    parser.add_argument("--subscribers", type=int, default=200, help="event subscribers of the second latency run")
     args = parser.parse_args()
+    changes = args.changes or (5 if args.smoke else 50)
     lines = args.lines or (2_000 if args.smoke else 100_000)
     rounds = args.rounds or (3 if args.smoke else 20)
 
@@ -202,6 +263,26 @@ def main() -> int:
                 assert json.loads(socket.recv(timeout=30))["output"] == f"{n}\n"
                 trips.append(time.perf_counter() - started)
         rows.append(["exec line in a session (ms, median)", f"{statistics.median(trips) * 1000:.2f}", "-", "-"])
+
+        # Event latency: a service row no worker acts on (stopped, no containers), changed one time after another.
+        from django.contrib.auth import get_user_model
+
+        from apps.services.models import Service
+
+        owner = get_user_model().objects.get(username=username)
+        evented = Service.objects.create(
+            owner=owner,
+            name="evented",
+            unique_name="evented",
+            image_repository="local/busybox",
+            state="Stopped",
+            target_num_containers=0,
+        )
+        for count in (1, args.subscribers):
+            latencies = event_latencies(address, headers, evented.pk, count, changes)
+            p50, p99 = percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000
+            label = f"event latency, {count} subscriber{'s' if count > 1 else ''} (ms, p50 / p99)"
+            rows.append([label, f"{p50:.1f} / {p99:.1f}", "-", "-"])
 
         print(table(rows, ["what", "stream API", "docker CLI", "docker / stream"]))
     return 0

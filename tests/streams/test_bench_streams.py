@@ -20,3 +20,5 @@ def test_the_streams_benchmark_prints_its_numbers():
         cells = [c.strip() for c in rows[what].split("|")[2:5]]
         assert all(re.fullmatch(NUMBER, c) for c in cells), rows[what]
     assert re.fullmatch(NUMBER, rows["exec line in a session (ms, median)"].split("|")[2].strip())
+    for what in ("event latency, 1 subscriber (ms, p50 / p99)", "event latency, 200 subscribers (ms, p50 / p99)"):
+        assert re.fullmatch(rf"{NUMBER} / {NUMBER}", rows[what].split("|")[2].strip()), rows[what]
