@@ -87,7 +87,15 @@ def every_node_services() -> list[str]:
     from apps.services.choices import DeploymentStrategy, ServiceState
     from apps.services.models import Service
 
-    quiet = [ServiceState.NOT_RUNNING, ServiceState.TERMINATING, ServiceState.TERMINATED]
+    # A service that is not meant to run recounts its nodes at its next start.
+    quiet = [
+        ServiceState.NOT_RUNNING,
+        ServiceState.STOPPING,
+        ServiceState.STOPPED,
+        ServiceState.STOPPED_WITH_ERRORS,
+        ServiceState.TERMINATING,
+        ServiceState.TERMINATED,
+    ]
     every = Service.objects.filter(deployment_strategy=DeploymentStrategy.EVERY_NODE).exclude(state__in=quiet)
     return [str(uuid) for uuid in every.values_list("uuid", flat=True)]
 

@@ -233,3 +233,10 @@ def test_concurrent_creates_count_each_others_rows(make_user):
         thread.join()
     assert not errors
     assert sorted(results) == ["b", "default"]
+
+
+def test_only_every_node_services_meant_to_run_recount_when_nodes_change(user, three):
+    running = make_application(user, "all", containers=1, deployment_strategy=DS.EVERY_NODE)
+    make_application(user, "idle", state=AS.STOPPED, containers=1, deployment_strategy=DS.EVERY_NODE)
+    make_application(user, "one", containers=1)
+    assert placement.every_node_services() == [str(running.uuid)]
