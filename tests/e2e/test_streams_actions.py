@@ -11,6 +11,8 @@ from tests.api.app_support import make_application
 from tests.streams import support
 from tests.streams.support import open_stream, read_messages, stream_messages
 
+from .final_clients import final_clients  # noqa: F401 (a fixture)
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 asgi_server = support.asgi_server
@@ -71,3 +73,17 @@ def test_action_changes_are_events_and_their_logs_stream(asgi_server, user, othe
         ActionLog.objects.create(action=running, line="done")
         Action.objects.filter(pk=running.pk).update(state="Success", end_date=timezone.now())
         assert [m["log"] for m in read_messages(ws, timeout=10)] == ["done"], "the server closes after the end"
+
+
+def test_final_cli_action_logs(asgi_server, user, final_clients, tmp_path):  # noqa: F811
+    address = asgi_server()
+    _, key = ApiKey.issue(user)
+    service = make_application(user, "web", containers=0)
+    action = _action(user, service, lines=["Service Scale: web is Scaling", "done"])
+    Action.objects.filter(pk=action.pk).update(state="Success", end_date=timezone.now())
+    cli = final_clients.cli(f"http://{address}", "alice", key, home=tmp_path / "home")
+
+    result = cli("action", "logs", str(action.uuid), timeout=60)
+    assert (result.returncode, result.stdout) == (0, "Service Scale: web is Scaling\ndone\n"), result.describe()
+    result = cli("action", "logs", "-t", "1", "-f", str(action.uuid), timeout=60)
+    assert (result.returncode, result.stdout) == (0, "done\n"), result.describe()
