@@ -129,6 +129,9 @@ def test_staff_register_a_tls_engine_whose_certificates_are_never_answered(staff
     assert probed == [("tcp://10.0.0.1:2376", PEMS["tls_ca"], PEMS["tls_cert"], PEMS["tls_key"])]
     node = Node.objects.get(name="far")
     assert "SECRET" not in node.tls_key  # encrypted at rest
+    from apps.actions.models import Action
+
+    assert not Action.objects.filter(body__contains="SECRET").exists()  # nor kept in the action log
     assert node.tls_pems() == (PEMS["tls_ca"], PEMS["tls_cert"], PEMS["tls_key"])
 
 
