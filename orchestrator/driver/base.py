@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -196,8 +197,6 @@ class TlsMaterial:
 
     @property
     def fingerprint(self) -> str:
-        import hashlib
-
         return hashlib.sha256("\0".join((self.ca, self.cert, self.key)).encode()).hexdigest()[:16]
 
     def __repr__(self) -> str:

@@ -4,6 +4,7 @@ It has its own bridge, data and exec roots and never touches iptables, so stoppi
 leaves the main engine and everyone using it alone.
 """
 
+import ipaddress
 import os
 import shutil
 import subprocess
@@ -168,8 +169,6 @@ class Certificates:
             ca_name, ca_key.public_key(), ca_name, ca_key, (x509.BasicConstraints(ca=True, path_length=None), True)
         )
         server_key, client_key = key(), key()
-        import ipaddress
-
         self.server_cert = certificate(
             name("127.0.0.1"),
             server_key.public_key(),
