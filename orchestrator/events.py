@@ -96,7 +96,13 @@ def watch_all(stop: threading.Event) -> None:
     threads: dict[int, threading.Thread] = {}
     while not stop.is_set():
         close_old_connections()
-        for node_id in Node.objects.values_list("pk", flat=True):
+        try:
+            node_ids = list(Node.objects.values_list("pk", flat=True))
+        except DatabaseError:
+            # The database restarting: the watchers already running go on; new nodes are found next time.
+            logger.warning("events: cannot read the nodes; trying again in %s s", NODE_REFRESH_SECONDS)
+            node_ids = []
+        for node_id in node_ids:
             if node_id not in threads or not threads[node_id].is_alive():
                 thread = threading.Thread(
                     target=watch_node, args=(node_id, stop), daemon=True, name=f"events-{node_id}"

@@ -20,6 +20,7 @@ from django.core.cache import close_caches
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
 
 from apps.nodes.models import Node
+from apps.streams.events import prune_events
 
 from . import converge, nodes, reconciler
 from .driver import NodeUnreachable
@@ -136,6 +137,8 @@ def sweep() -> None:
     ensure_default_node()
     for node_id in Node.objects.values_list("pk", flat=True):
         reconcile_node.delay(node_id)
+    # The event outbox keeps what a reconnecting stream may resume from, not more.
+    prune_events()
 
 
 @shared_task(name="orchestrator.resume", acks_late=True)

@@ -456,7 +456,7 @@ class _DockerExecSession:
 
     def exit_code(self) -> int | None:
         """The process's exit code, once Docker has seen it end (a moment after its output closed)."""
-        for _ in range(50):
+        for attempt in range(100):
             data = self._call_inspect()
             if data is None or not data.get("Running"):
                 return None if data is None else data.get("ExitCode")

@@ -174,7 +174,12 @@ def test_the_run_command_serves_the_official_clients_on_sqlite(run_command):
 
     assert api.delete(f"{base_url}application/{uuid}/", timeout=10).status_code == 202
     wait_for(lambda: not _our_containers(client), timeout=60, message="no container left")
-    assert api.get(f"{base_url}application/{uuid}/", timeout=5).json()["state"] == "Terminated"
+    # Docker is empty a moment before the step that removed the last container records it.
+    wait_for(
+        lambda: api.get(f"{base_url}application/{uuid}/", timeout=5).json()["state"] == "Terminated",
+        timeout=30,
+        message="the application Terminated",
+    )
     listed = api.get(f"{base_url}application/", timeout=5).json()["objects"]
     assert [(a["uuid"], a["state"], a["current_num_containers"]) for a in listed] == [(uuid, "Terminated", 0)]
     containers = api.get(f"{base_url}container/", params={"application__uuid": uuid}, timeout=5).json()["objects"]

@@ -60,3 +60,23 @@ def test_a_label_that_is_no_uuid_is_looked_at(user):
 
 def test_the_watched_actions_include_every_end_of_a_container():
     assert {"die", "kill", "stop", "oom", "destroy", "start"} <= WATCHED_ACTIONS
+
+
+def test_the_watcher_outlives_a_database_that_restarts(monkeypatch):
+    """Reading the nodes while Postgres restarts is logged and tried again, not the end of the watcher."""
+    import threading
+
+    from django.db import OperationalError
+
+    from orchestrator import events, scheduler
+
+    stop = threading.Event()
+
+    class Restarting:
+        def values_list(self, *args, **kwargs):
+            stop.set()  # one pass is enough to see it survive
+            raise OperationalError("the database system is shutting down")
+
+    monkeypatch.setattr(scheduler, "ensure_default_node", lambda: None)
+    monkeypatch.setattr(events.Node, "objects", Restarting())
+    events.watch_all(stop)  # returns once stopped, instead of raising

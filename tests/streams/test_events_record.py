@@ -93,3 +93,14 @@ def test_every_change_of_an_action_is_an_event_whose_parent_is_its_object(user, 
     ] * 2
     # No list shows actions: their changes leave the owner's list token as it was.
     assert ListVersion.objects.get(owner_id=user.pk).token == token
+
+
+def test_the_sweep_prunes_old_events(user, settings, monkeypatch):
+    from orchestrator import tasks
+
+    make_application(user, "web", containers=1)
+    settings.TUTUM_EVENT_RETENTION_SECONDS = 0
+    monkeypatch.setattr(tasks.reconcile_node, "delay", lambda node_id: None)  # no broker here
+    monkeypatch.setattr(tasks, "ensure_default_node", lambda: None)
+    tasks.sweep()
+    assert not Event.objects.exists()
