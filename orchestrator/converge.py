@@ -77,10 +77,20 @@ def converge_service(uuid: str) -> list[str]:
     if service.state == A.REDEPLOYING:
         application_services.next_redeploy_container(service.pk)
     place_containers(service)
-    pending = list(Container.objects.filter(service=service, state__in=TRANSITIONAL).values_list("uuid", flat=True))
+    pending = list(
+        Container.objects.filter(service=service, state__in=TRANSITIONAL)
+        .order_by("number")
+        .values_list("uuid", "state")
+    )
     if not pending:
         application_services.settle_service(service.pk)
-    return [str(u) for u in pending]
+    if service.sequential_deployment:
+        # One container starts at a time, in number order; each one's step hands on to the next.
+        starting = [uuid for uuid, state in pending if state == C.STARTING]
+        pending = [(uuid, state) for uuid, state in pending if state != C.STARTING] + [
+            (u, C.STARTING) for u in starting[:1]
+        ]
+    return [str(u) for u, _ in pending]
 
 
 def place_containers(service: Service) -> None:
@@ -172,7 +182,14 @@ def converge_container(uuid: str) -> list[str]:
         node_services.finish_drain(container.node_id)  # the last container of a drained node is gone
     application_services.settle_service(container.service_id)
     follow_up = application_services.next_redeploy_container(container.service_id)
+    if follow_up is None and container.service.sequential_deployment:
+        follow_up = _next_sequential_start(container.service_id)
     return [str(follow_up.uuid)] if follow_up else []
+
+
+def _next_sequential_start(service_pk: int) -> Container | None:
+    """With sequential deployment: the container whose turn it is to start (the lowest number waiting)."""
+    return Container.objects.filter(service_id=service_pk, state=C.STARTING).order_by("number").first()
 
 
 def _load(uuid: str) -> Container | None:

@@ -177,3 +177,18 @@ def test_redeploy_keeps_volume_data_only_with_reuse_volumes(worker, docker_clien
     assert (read.exit_code == 0 and read.output.strip() == b"kept") is survives, read
     assert api.delete(service["resource_uri"]).status_code == 202
     wait_for_state(api, service["resource_uri"], "Terminated", timeout=60)
+
+
+def test_sequential_deployment_starts_one_container_after_the_other(worker, docker_client, api):
+    service = _run(
+        api,
+        {"image": "local/busybox", "name": "seq", "run_command": "sleep 3600", "sequential_deployment": True},
+        target=3,
+    )
+    attrs = sorted(_inspect(docker_client, service["uuid"]), key=lambda a: a["Created"])
+    assert [a["Name"].rsplit("-", 2)[-2] for a in attrs] == ["1", "2", "3"]  # created in number order
+    for earlier, later in zip(attrs, attrs[1:], strict=False):
+        # Each is created only once the one before it runs.
+        assert later["Created"] > earlier["State"]["StartedAt"], (earlier["Name"], later["Name"])
+    assert api.delete(service["resource_uri"]).status_code == 202
+    wait_for_state(api, service["resource_uri"], "Terminated", timeout=60)
