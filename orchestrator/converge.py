@@ -400,12 +400,15 @@ def _record_ports(container: Container, info: ContainerInfo) -> None:
             ContainerPort.objects.filter(pk=port.pk).update(outer_port=outer)
 
 
-def _neighbour_link_variables(container: Container) -> dict[str, str]:
-    """Link variables of running siblings and of every container of each linked service.
+def _neighbours(container: Container) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Link variables and host names of running siblings and of every container of each linked service.
 
-    A 2014 link (no alias) names them after each container (`DB_1_PORT_…`); a 2015 link with an
+    A 2014 link (no alias) names the variables after each container (`DB_1_PORT_…`); a 2015 link with an
     alias adds the Docker-style names under it: `<ALIAS>_PORT_…` for the first container, `<ALIAS>_<n>_…`
     for each, `<ALIAS>[_<n>]_ENV_<VAR>` and `<ALIAS>_TUTUM_API_URL`, pointing at the private address.
+    The host names (`/etc/hosts` entries, `name:address`) let a container reach each linked container by
+    its name (`db-1`), the linked service by its name and by the link's alias (its first container), as
+    Docker's links did, on any network.
     """
     service = container.service
     links = list(ServiceLink.objects.filter(from_service=service).select_related("to_service__owner"))
@@ -422,10 +425,18 @@ def _neighbour_link_variables(container: Container) -> dict[str, str]:
     for neighbour in neighbours:
         variables.update(container_link_variables(neighbour))
         by_service.setdefault(neighbour.service_id, []).append(neighbour)
+    hosts: dict[str, str] = {}
     for link in links:
+        linked = by_service.get(link.to_service_id, [])
         if link.name:
-            variables.update(alias_link_variables(link.name, link.to_service, by_service.get(link.to_service_id, [])))
-    return variables
+            variables.update(alias_link_variables(link.name, link.to_service, linked))
+        addressed = [c for c in linked if c.private_ip]
+        for name in (link.name, link.to_service.unique_name):
+            if name and addressed:
+                hosts.setdefault(name.lower(), addressed[0].private_ip)
+        for neighbour in addressed:
+            hosts.setdefault(neighbour.unique_name.lower(), neighbour.private_ip)
+    return variables, tuple(f"{name}:{address}" for name, address in hosts.items())
 
 
 def _volume_name(service: Service, name: str) -> str:
@@ -498,7 +509,8 @@ def build_spec(
     """The Docker container to create, and the variables to show on the container (no secrets)."""
     service = container.service
     own = dict(service.envvars.values_list("key", "value"))
-    recorded = {**own, **_neighbour_link_variables(container)}
+    link_variables, link_hosts = _neighbours(container)
+    recorded = {**own, **link_variables}
     env = {**recorded, **tutum_variables(container, node)}
     if Role.GLOBAL in service.roles:
         _, key = ApiKey.issue(service.owner, name=f"role global: {service.unique_name}", application_uuid=service.uuid)
@@ -543,7 +555,7 @@ def build_spec(
         cap_add=tuple(service.cap_add),
         cap_drop=tuple(service.cap_drop),
         devices=tuple(service.devices),
-        extra_hosts=tuple(service.extra_hosts),
+        extra_hosts=(*service.extra_hosts, *link_hosts),
         security_opt=tuple(service.security_opt),
     )
     return spec, recorded

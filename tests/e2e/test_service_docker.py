@@ -150,6 +150,10 @@ def test_2015_links_give_alias_variables_at_the_private_address(worker, docker_c
     web_container = docker_client.containers.get(web_attrs["Id"])
     result = web_container.exec_run(["wget", "-q", "-O", "-", f"http://{address}:80/"])
     assert result.exit_code == 0, result.output
+    # And by name: the link's alias, the linked service's name and its container's name.
+    for host in ("database", "db", "db-1"):
+        result = web_container.exec_run(["wget", "-q", "-O", "-", f"http://{host}:80/"])
+        assert result.exit_code == 0, (host, result.output)
     for service in (web, db):
         assert api.delete(service["resource_uri"]).status_code == 202
         wait_for_state(api, service["resource_uri"], "Terminated", timeout=60)

@@ -64,6 +64,10 @@ def test_a_linked_stack_runs_updates_only_what_changed_and_terminates_clean(work
     address = db_container.attrs["NetworkSettings"]["IPAddress"]
     assert env.get("DATABASE_PORT_80_TCP_ADDR") == address, sorted(env)
     assert env["DATABASE_ENV_DB_USER"] == "admin"
+    # ... and reaches db by the link's alias and by db's own names.
+    for host in ("database", "db", "db-1"):
+        reached = api_container.exec_run(["wget", "-q", "-O", "-", f"http://{host}:80/"])
+        assert reached.exit_code == 0, (host, reached.output)
     before = _docker_ids(docker_client, services)
 
     # `tutum stack update`: web's environment changes, db and api are given as they were.
