@@ -87,6 +87,7 @@ def populate(start: int, stop: int, users, node, using: str = "default") -> None
 
 
 CACHED, UNCACHED = "cached", "uncached"  # the servers: list cache on (the default) and off
+ASGI = "asgi"  # the same as CACHED under uvicorn, the ASGI server that also serves the streams
 
 
 def endpoints(
@@ -115,6 +116,12 @@ def endpoints(
         ("service list, cache off", service_list, auth, 200, UNCACHED),
         ("service detail", f"/api/v1/service/{app_uuid}/", auth, 200, CACHED),
         ("action detail", f"/api/v1/action/{action_uuid}/", auth, 200, CACHED),
+        # The same requests on the ASGI server (uvicorn), to say what it costs against gunicorn.
+        ("uvicorn: ceiling + ApiKey auth", "/bench/ceiling-auth/", auth, 200, ASGI),
+        ("uvicorn: application list ?state=Running&limit=25", application_list, auth, 200, ASGI),
+        ("uvicorn: service list ?state=Running&limit=25", service_list, auth, 200, ASGI),
+        ("uvicorn: service detail", f"/api/v1/service/{app_uuid}/", auth, 200, ASGI),
+        ("uvicorn: action detail", f"/api/v1/action/{action_uuid}/", auth, 200, ASGI),
     ]
 
 
@@ -231,11 +238,16 @@ def main() -> int:
         populate(0, small, small_users, small_node, using="small")
         log(f"{large:,} + {small:,} applications with {CONTAINERS_PER_APP} containers each in {watch():.1f}s")
         cache_off = {"TUTUM_LIST_CACHE_SECONDS": "0"}
+        # The smoke run goes beside the other benchmarks' servers on one Postgres: one worker per server
+        # keeps the six servers' kept connections well inside its 100.
+        workers = 1 if args.smoke else 4
         urls = {
-            (large, CACHED): stack.start_api(),
-            (small, CACHED): stack.start_api(database="small"),
-            (large, UNCACHED): stack.start_api(variant=UNCACHED, env=cache_off),
-            (small, UNCACHED): stack.start_api(database="small", variant=UNCACHED, env=cache_off),
+            (large, CACHED): stack.start_api(workers=workers),
+            (small, CACHED): stack.start_api(database="small", workers=workers),
+            (large, UNCACHED): stack.start_api(variant=UNCACHED, env=cache_off, workers=workers),
+            (small, UNCACHED): stack.start_api(database="small", variant=UNCACHED, env=cache_off, workers=workers),
+            (large, ASGI): stack.start_api(server="uvicorn", workers=workers),
+            (small, ASGI): stack.start_api(database="small", server="uvicorn", workers=workers),
         }
         objects = {large: targets_of("default"), small: targets_of("small")}
 
@@ -284,7 +296,7 @@ def main() -> int:
     tool = next(iter(runs.values()))[0].tool
     print(
         f"# API throughput ({tool}, {connections} connections, median of {passes} pass(es) of {seconds:g}s, "
-        "gunicorn -w 4 --threads 4)"
+        f"gunicorn -w {workers} --threads 4, uvicorn --workers {workers})"
     )
     print("machine: " + ", ".join(f"{k} {v}" for k, v in facts.items()))
     print()
@@ -312,7 +324,12 @@ def main() -> int:
     for label in labels[2:6]:
         share = summary(label, large)[0] / ceiling[large]
         print(f"info {label}: {share:.0%} of the static ceiling without authentication")
-    for label in [*labels[4:6], service_list_built, *labels[11:]]:
+    asgi = [label for label in labels if label.startswith("uvicorn: ")]
+    for label in asgi:
+        wsgi_label = {"uvicorn: ceiling + ApiKey auth": labels[1]}.get(label, label.removeprefix("uvicorn: "))
+        share = summary(label, large)[0] / summary(wsgi_label, large)[0]
+        print(f"info {label}: {share:.0%} of the same request's throughput under gunicorn")
+    for label in [*labels[4:6], service_list_built, *labels[11:13]]:
         share = summary(label, large)[0] / keyed_ceiling[large]
         print(f"info {label}: {share:.0%} of the ceiling's throughput (lists: every page built)")
     # A page that ends the list (not full) skips the COUNT: one query fewer, never more, as pages grow.

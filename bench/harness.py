@@ -335,45 +335,37 @@ class Stack:
         database: str | None = None,
         variant: str = "",
         env: dict | None = None,
+        server: str = "gunicorn",
     ) -> str:
-        """gunicorn as in the production docker-compose.yml (-w 4 --threads 4), DEBUG off; returns its URL.
-        `database` names one of the extra databases to serve instead of the main one; `variant` names a
-        server with other settings (`env`). Either runs on another port."""
-        name, port, env = "gunicorn", self.port, dict(env or {})
-        if database is not None or variant:
-            name, port = "-".join(filter(None, ("gunicorn", database, variant))), free_port()
+        """gunicorn as the previous production docker-compose.yml ran it (-w 4 --threads 4), or with
+        `server="uvicorn"` the ASGI server that serves the API and the streams today (--workers 4), DEBUG
+        off; returns its URL. `database` names one of the extra databases to serve instead of the main one;
+        `variant` names a server with other settings (`env`). Either runs on another port."""
+        name, port, env = server, self.port, dict(env or {})
+        if database is not None or variant or server != "gunicorn":
+            name, port = "-".join(filter(None, (server, database, variant))), free_port()
         if database is not None:
             env["DATABASE_URL"] = self.env[f"BENCH_DATABASE_{database.upper()}"]
         url = f"http://127.0.0.1:{port}"
-        self._spawn(
-            name,
-            [
-                PYTHON,
-                "-m",
-                "gunicorn",
-                "tutumserver.wsgi",
-                "-b",
-                f"127.0.0.1:{port}",
-                "-w",
-                str(workers),
-                "--threads",
-                str(threads),
-                "--log-level",
-                "warning",
-            ],
-            env,
-        )
+        if server == "uvicorn":
+            command = [PYTHON, "-m", "uvicorn", "tutumserver.asgi:application", "--host", "127.0.0.1"]
+            command += ["--port", str(port), "--workers", str(workers), "--ws", "websockets", "--lifespan", "off"]
+            command += ["--no-access-log", "--log-level", "warning"]
+        else:
+            command = [PYTHON, "-m", "gunicorn", "tutumserver.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers)]
+            command += ["--threads", str(threads), "--log-level", "warning"]
+        self._spawn(name, command, env)
 
         def ready():
             if self.processes[name].poll() is not None:
-                raise RuntimeError(f"gunicorn exited:\n{self.logs(name)}")
+                raise RuntimeError(f"{server} exited:\n{self.logs(name)}")
             try:
                 status, _ = request("GET", f"{url}/bench/ceiling/")
                 return status == 200
             except OSError:
                 return False
 
-        wait_for(ready, 30, interval=0.1, what="gunicorn")
+        wait_for(ready, 30, interval=0.1, what=server)
         # Every worker imports Django lazily; warm them all before anything is timed.
         for _ in range(workers * 4):
             request("GET", f"{url}/bench/ceiling/")

@@ -8,6 +8,10 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tutumserver.settings")
+# Under ASGI, Django runs sync code in threads it does not reuse as a WSGI server does, and each kept
+# connection stays with its thread: Django advises against persistent connections here, and a loaded
+# server ran Postgres out of connection slots with them. One connection per request (unless set).
+os.environ.setdefault("DATABASE_CONN_MAX_AGE", "0")
 # Django is set up before the consumers' modules import models.
 django_application = get_asgi_application()
 

@@ -76,6 +76,8 @@ def test_api_prints_throughput_latency_and_queries(outputs):
         "service list, cache off",
         "service detail",
         "action detail",
+        "uvicorn: ceiling + ApiKey auth",
+        "uvicorn: service list",
     )
     for label in labels:
         cells = _row(stdout, label)
@@ -87,6 +89,9 @@ def test_api_prints_throughput_latency_and_queries(outputs):
     assert queries[2] == "200" and int(queries[4]) >= 1 and int(queries[5]) >= 1, queries
     assert _rows(stdout, "rejected key (401)")[-1][2] == "401"
     assert re.search(r"^(PASS|MISS) queries per list request", stdout, re.M)
+    assert re.search(
+        r"^info uvicorn: service detail: \d+% of the same request's throughput under gunicorn", stdout, re.M
+    )
 
 
 def test_orchestration_prints_server_and_baselines(outputs):
