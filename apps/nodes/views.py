@@ -4,6 +4,7 @@ from rest_framework import permissions, status
 from rest_framework.response import Response
 
 from apps.containers.choices import ContainerState
+from apps.core.schema import error_response
 from apps.core.views import OwnedResourceViewSet
 
 from . import services
@@ -16,6 +17,8 @@ from .serializers import (
     NodeSerializer,
     NodeUpdateSerializer,
 )
+
+STAFF_ONLY = error_response("Only staff register, change or terminate nodes and node clusters.")
 
 
 class StaffWrites(permissions.BasePermission):
@@ -50,7 +53,7 @@ class NodeViewSet(OwnedResourceViewSet):
         fresh = self.get_queryset().get(pk=node.pk)
         return Response(NodeSerializer(fresh).data, status=code)
 
-    @extend_schema(request=NodeCreateSerializer, responses={201: NodeSerializer, 200: NodeSerializer})
+    @extend_schema(request=NodeCreateSerializer, responses={201: NodeSerializer, 200: NodeSerializer, 403: STAFF_ONLY})
     def create(self, request):
         serializer = NodeCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -68,7 +71,7 @@ class NodeViewSet(OwnedResourceViewSet):
         )
         return self._answer(node, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
-    @extend_schema(request=NodeUpdateSerializer, responses={200: NodeSerializer})
+    @extend_schema(request=NodeUpdateSerializer, responses={200: NodeSerializer, 403: STAFF_ONLY})
     def partial_update(self, request, uuid=None):
         serializer = NodeUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -77,7 +80,7 @@ class NodeViewSet(OwnedResourceViewSet):
             data["tags"] = [tag["name"] for tag in data["tags"]]
         return self._answer(services.update_node(self.get_object(), data), status.HTTP_200_OK)
 
-    @extend_schema(request=None, responses={202: NodeSerializer})
+    @extend_schema(request=None, responses={202: NodeSerializer, 403: STAFF_ONLY})
     def destroy(self, request, uuid=None):
         return self._answer(services.terminate_node(self.get_object()), status.HTTP_202_ACCEPTED)
 
@@ -107,7 +110,7 @@ class NodeClusterViewSet(OwnedResourceViewSet):
             data["tags"] = [tag["name"] for tag in data["tags"]]
         return data
 
-    @extend_schema(request=NodeClusterWriteSerializer, responses={201: NodeClusterSerializer})
+    @extend_schema(request=NodeClusterWriteSerializer, responses={201: NodeClusterSerializer, 403: STAFF_ONLY})
     def create(self, request):
         data = self._validated()
         cluster = services.create_cluster(
@@ -115,12 +118,12 @@ class NodeClusterViewSet(OwnedResourceViewSet):
         )
         return self._answer(cluster, status.HTTP_201_CREATED)
 
-    @extend_schema(request=NodeClusterWriteSerializer, responses={200: NodeClusterSerializer})
+    @extend_schema(request=NodeClusterWriteSerializer, responses={200: NodeClusterSerializer, 403: STAFF_ONLY})
     def partial_update(self, request, uuid=None):
         return self._answer(
             services.update_cluster(self.get_object(), self._validated(partial=True)), status.HTTP_200_OK
         )
 
-    @extend_schema(request=None, responses={202: NodeClusterSerializer})
+    @extend_schema(request=None, responses={202: NodeClusterSerializer, 403: STAFF_ONLY})
     def destroy(self, request, uuid=None):
         return self._answer(services.terminate_cluster(self.get_object()), status.HTTP_202_ACCEPTED)
