@@ -1,12 +1,11 @@
 from django.db.models import Prefetch
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from apps.core.logs import read_logs
+from apps.core.params import REUSE_VOLUMES, reuse_volumes
 from apps.core.schema import error_response
 from apps.core.views import CachedListMixin, OwnedResourceViewSet
 from apps.services.models import ServiceLink
@@ -16,19 +15,6 @@ from .choices import ContainerState
 from .filters import ContainerFilter
 from .models import Container
 from .serializers import ContainerDetailSerializer, ContainerSerializer
-
-REUSE_VOLUMES = OpenApiParameter(
-    "reuse_volumes", OpenApiTypes.STR, enum=["True", "False", "true", "false"], description="Default True."
-)
-
-
-def reuse_volumes(request) -> bool:
-    """`?reuse_volumes=True|False` as the final SDK sends it (Python's booleans through requests), or
-    `true|false` as Tutum documented it; absent means True."""
-    value = request.query_params.get("reuse_volumes", "true")
-    if value not in ("True", "False", "true", "false"):
-        raise ValidationError({"reuse_volumes": [f"Expected True or False, got {value!r}."]})
-    return value.lower() == "true"
 
 
 class ContainerViewSet(CachedListMixin, OwnedResourceViewSet):

@@ -11,7 +11,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from apps.core.fields import json_type
-from apps.services.api.views import REUSE_VOLUMES, reuse_volumes
+from apps.core.params import REUSE_VOLUMES, reuse_volumes
 from apps.services.models import Service, ServiceBinding, ServiceLink
 
 from . import services as stack_cases

@@ -1,29 +1,16 @@
 from django.db.models import Prefetch
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from apps.containers.models import Container
+from apps.core.params import REUSE_VOLUMES, reuse_volumes
 from apps.core.views import CachedListMixin, OwnedResourceViewSet
 
 from .. import services
 from .filters import ServiceFilter
 from .serializers import ServiceDetailSerializer, ServiceSerializer, ServiceWriteSerializer
-
-REUSE_VOLUMES = OpenApiParameter(
-    "reuse_volumes", OpenApiTypes.STR, enum=["True", "False", "true", "false"], description="Default True."
-)
-
-
-def reuse_volumes(request) -> bool:
-    """`?reuse_volumes=True|False` as the SDK sends it through requests, or `true|false` as documented."""
-    value = request.query_params.get("reuse_volumes", "true")
-    if value.lower() not in ("true", "false"):
-        raise ValidationError({"reuse_volumes": [f"Expected True or False, got {value!r}."]})
-    return value.lower() == "true"
 
 
 class ServiceViewSet(CachedListMixin, OwnedResourceViewSet):
